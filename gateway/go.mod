@@ -1,0 +1,3 @@
+module github.com/courierhook/pipeline/gateway
+
+go 1.26.0

@@ -1,0 +1,247 @@
+// Package broker builds segmentio/kafka-go writers and readers with the settings
+// this pipeline depends on (acks=all, latency-tuned batching, explicit commits),
+// creates topics, and adapts kafka-go's logging to zap.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// Config is the connection configuration shared by every service.
+type Config struct {
+	Brokers  []string `env:"KAFKA_BROKERS" envSeparator:"," envDefault:"127.0.0.1:9092"`
+	ClientID string   `env:"KAFKA_CLIENT_ID"`
+}
+
+// TopicSpec describes a topic EnsureTopics creates when it is missing.
+type TopicSpec struct {
+	Name       string
+	Partitions int
+	// Config holds topic-level settings such as retention.ms.
+	Config map[string]string
+}
+
+// EnsureTopics creates the topics that do not exist yet. Existing topics are left
+// as they are (their partition count is not changed). Replication factor is -1:
+// the broker's default.replication.factor decides, so the same code runs on a
+// one-node dev broker and a three-node cluster.
+func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) error {
+	if len(brokers) == 0 {
+		return errors.New("ensuring topics: no brokers configured")
+	}
+	var dialer kafka.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return fmt.Errorf("dialing kafka %s: %w", brokers[0], err)
+	}
+	defer conn.Close()
+	controller, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("finding kafka controller: %w", err)
+	}
+	ctrl, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(controller.Host, strconv.Itoa(controller.Port)))
+	if err != nil {
+		return fmt.Errorf("dialing kafka controller: %w", err)
+	}
+	defer ctrl.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = ctrl.SetDeadline(dl)
+	}
+	cfgs := make([]kafka.TopicConfig, 0, len(specs))
+	for _, s := range specs {
+		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: max(s.Partitions, 1), ReplicationFactor: -1}
+		for k, v := range s.Config {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: k, ConfigValue: v})
+		}
+		cfgs = append(cfgs, tc)
+	}
+	// CreateTopics on one connection reports the first error; create one by one so an
+	// existing topic does not hide a real failure on another.
+	for _, tc := range cfgs {
+		if err := ctrl.CreateTopics(tc); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("creating topic %s: %w", tc.Topic, err)
+		}
+	}
+	return nil
+}
+
+// WriterOptions tunes NewWriter. Zero values take the defaults documented per field.
+type WriterOptions struct {
+	// BatchTimeout bounds how long a partial batch waits. kafka-go's default is 1 s,
+	// which every synchronous write would pay; 2 ms keeps a webhook ack fast while
+	// still batching under load. Default 2 ms.
+	BatchTimeout time.Duration
+	// BatchSize is the maximum records per batch. Default 1000.
+	BatchSize int
+	// WriteTimeout bounds one produce request. Default 10 s.
+	WriteTimeout time.Duration
+	// MaxAttempts is kafka-go's own retry count for a batch. Default 3.
+	MaxAttempts int
+	// Async makes WriteMessages return at once; only for fire-and-forget uses.
+	Async bool
+	// Compression codec; default snappy.
+	Compression kafka.Compression
+	// NoCompression disables compression (the zero value of Compression means "default").
+	NoCompression bool
+}
+
+// NewWriter returns a writer with acks=all, the Murmur2 balancer (the Java client's
+// default partitioner, so Java and Go producers put one key on the same partition),
+// and latency-tuned batching. Topic may be empty when each message names its own.
+func NewWriter(cfg Config, topic string, log *zap.Logger, opts WriterOptions) *kafka.Writer {
+	if opts.BatchTimeout == 0 {
+		opts.BatchTimeout = 2 * time.Millisecond
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 3
+	}
+	comp := opts.Compression
+	if comp == 0 && !opts.NoCompression {
+		comp = kafka.Snappy
+	}
+	w := &kafka.Writer{
+		Addr:         kafka.TCP(cfg.Brokers...),
+		Topic:        topic,
+		Balancer:     &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: opts.BatchTimeout,
+		BatchSize:    opts.BatchSize,
+		BatchBytes:   8 << 20,
+		WriteTimeout: opts.WriteTimeout,
+		ReadTimeout:  opts.WriteTimeout,
+		MaxAttempts:  opts.MaxAttempts,
+		Async:        opts.Async,
+		Compression:  comp,
+		Transport:    &kafka.Transport{ClientID: clientID(cfg), IdleTimeout: 5 * time.Minute, MetadataTTL: 15 * time.Second},
+		Logger:       DebugLogger(log),
+		ErrorLogger:  ErrorLogger(log),
+	}
+	return w
+}
+
+// ReaderOptions tunes NewReader.
+type ReaderOptions struct {
+	// MaxWait bounds how long a fetch waits for MinBytes. Default 100 ms.
+	MaxWait time.Duration
+	// MaxBytes per fetch. Default 10 MiB.
+	MaxBytes int
+	// QueueCapacity is kafka-go's internal prefetch queue. Default 1000.
+	QueueCapacity int
+	// StartAtLatest starts a group with no committed offset at the end instead of
+	// the beginning. Default false: a new group reads everything retained.
+	StartAtLatest bool
+}
+
+// NewReader returns a consumer-group reader that never commits on its own:
+// CommitInterval is 0 and callers use FetchMessage + CommitMessages after what they
+// derived from a record is durable (ReadMessage would commit before that).
+func NewReader(cfg Config, group string, topics []string, log *zap.Logger, opts ReaderOptions) *kafka.Reader {
+	if opts.MaxWait == 0 {
+		opts.MaxWait = 100 * time.Millisecond
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = 10 << 20
+	}
+	if opts.QueueCapacity == 0 {
+		opts.QueueCapacity = 1000
+	}
+	start := kafka.FirstOffset
+	if opts.StartAtLatest {
+		start = kafka.LastOffset
+	}
+	rc := kafka.ReaderConfig{
+		Brokers:               cfg.Brokers,
+		GroupID:               group,
+		GroupTopics:           topics,
+		MinBytes:              1,
+		MaxBytes:              opts.MaxBytes,
+		MaxWait:               opts.MaxWait,
+		QueueCapacity:         opts.QueueCapacity,
+		StartOffset:           start,
+		CommitInterval:        0,
+		HeartbeatInterval:     3 * time.Second,
+		SessionTimeout:        30 * time.Second,
+		RebalanceTimeout:      30 * time.Second,
+		JoinGroupBackoff:      time.Second,
+		ReadBackoffMin:        50 * time.Millisecond,
+		ReadBackoffMax:        time.Second,
+		WatchPartitionChanges: true,
+		Dialer:                &kafka.Dialer{ClientID: clientID(cfg), Timeout: 10 * time.Second, DualStack: true},
+		Logger:                DebugLogger(log),
+		ErrorLogger:           ErrorLogger(log),
+	}
+	return kafka.NewReader(rc)
+}
+
+func clientID(cfg Config) string {
+	if cfg.ClientID != "" {
+		return cfg.ClientID
+	}
+	return "courierhook"
+}
+
+// DebugLogger routes kafka-go's chatty informational logs to zap at debug level.
+func DebugLogger(log *zap.Logger) kafka.Logger {
+	if log == nil {
+		return nil
+	}
+	s := log.Named("kafka-go").Sugar()
+	return kafka.LoggerFunc(func(msg string, args ...any) { s.Debugf(msg, args...) })
+}
+
+// ErrorLogger routes kafka-go's error logs to zap at warn level: kafka-go retries
+// most of them itself, and the caller logs the error it finally returns.
+func ErrorLogger(log *zap.Logger) kafka.Logger {
+	if log == nil {
+		return nil
+	}
+	s := log.Named("kafka-go").Sugar()
+	return kafka.LoggerFunc(func(msg string, args ...any) { s.Warnf(msg, args...) })
+}
+
+// Header returns the value of the first header named key, or nil.
+func Header(m kafka.Message, key string) []byte {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+// LastPerPartition returns, for each topic-partition in msgs, the message with the
+// highest offset: committing those commits everything before them, in one request.
+func LastPerPartition(msgs []kafka.Message) []kafka.Message {
+	type tp struct {
+		topic string
+		part  int
+	}
+	idx := map[tp]int{}
+	out := make([]kafka.Message, 0, 4)
+	for _, m := range msgs {
+		k := tp{m.Topic, m.Partition}
+		if i, ok := idx[k]; ok {
+			if m.Offset > out[i].Offset {
+				out[i] = m
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, m)
+	}
+	return out
+}
