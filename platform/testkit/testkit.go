@@ -8,6 +8,8 @@
 //  3. otherwise the test fails when CI=true, and skips with the same message
 //     elsewhere, so a laptop without infrastructure can still run unit tests.
 //
+// With -short (`make test-unit`) integration tests skip when nothing answers.
+//
 // An address that is set but does not answer always fails the test: a configured
 // broker that is down is an error, not a reason to skip.
 package testkit
@@ -191,6 +193,9 @@ func (e errNoInfra) Error() string { return e.cause.Error() }
 
 func unavailable(t testing.TB, what string, err error) {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: integration test needs %s (%v)", what, err)
+	}
 	if _, ok := err.(errNoInfra); ok && os.Getenv("CI") != "true" {
 		t.Skipf("no %s for integration tests (%v); %s", what, err, howToStart)
 	}

@@ -1,0 +1,51 @@
+package broker_test
+
+import (
+	"testing"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/platform/testkit"
+)
+
+func TestLastPerPartition(t *testing.T) {
+	msgs := []kafka.Message{
+		{Topic: "a", Partition: 0, Offset: 5},
+		{Topic: "a", Partition: 1, Offset: 9},
+		{Topic: "a", Partition: 0, Offset: 7},
+		{Topic: "b", Partition: 0, Offset: 1},
+		{Topic: "a", Partition: 0, Offset: 6},
+	}
+	got := broker.LastPerPartition(msgs)
+	assert.ElementsMatch(t, []kafka.Message{
+		{Topic: "a", Partition: 0, Offset: 7},
+		{Topic: "a", Partition: 1, Offset: 9},
+		{Topic: "b", Partition: 0, Offset: 1},
+	}, got)
+	assert.Empty(t, broker.LastPerPartition(nil))
+}
+
+func TestHeader(t *testing.T) {
+	m := kafka.Message{Headers: []kafka.Header{{Key: "provider", Value: []byte("dash")}, {Key: "provider", Value: []byte("x")}}}
+	assert.Equal(t, "dash", string(broker.Header(m, "provider")), "first header wins")
+	assert.Nil(t, broker.Header(m, "missing"))
+}
+
+func TestIntegrationEnsureTopics_Idempotent(t *testing.T) {
+	t.Parallel()
+	k := testkit.Kafka(t)
+	name := testkit.UniqueName(t, "topic")
+	spec := broker.TopicSpec{Name: name, Partitions: 4, Config: map[string]string{"retention.ms": "3600000"}}
+	require.NoError(t, broker.EnsureTopics(t.Context(), k.Brokers, spec))
+	require.NoError(t, broker.EnsureTopics(t.Context(), k.Brokers, spec), "an existing topic is not an error")
+
+	conn, err := kafka.DialContext(t.Context(), "tcp", k.Brokers[0])
+	require.NoError(t, err)
+	defer conn.Close()
+	parts, err := conn.ReadPartitions(name)
+	require.NoError(t, err)
+	assert.Len(t, parts, 4)
+}
