@@ -33,10 +33,11 @@ build: ## build every service binary into bin/
 .PHONY: test
 test: ## run every module's unit and integration tests with -race (needs Kafka and Redis: make infra-up)
 	@echo "KAFKA_BROKERS=$${KAFKA_BROKERS:-<unset>} REDIS_ADDR=$${REDIS_ADDR:-<unset>} CI=$${CI:-<unset>}"
-	@fail=0; for m in $(MODULES); do \
+	@mkdir -p bin && (cd platform && go build -o ../bin/testreport ./cmd/testreport)
+	@set -o pipefail; rm -f bin/test-summary.txt; fail=0; for m in $(MODULES); do \
 		echo "== go test $$m"; \
-		(cd $$m && go test $(GO_TEST_FLAGS) ./...) || fail=1; \
-	done; exit $$fail
+		(cd $$m && go test -json $(GO_TEST_FLAGS) ./... 2>&1) | bin/testreport -name $$m -summary bin/test-summary.txt || fail=1; \
+	done; echo "== summary"; cat bin/test-summary.txt; exit $$fail
 
 .PHONY: test-unit
 test-unit: ## unit tests only (-short; integration tests skip), no infrastructure needed
