@@ -1,6 +1,3 @@
-// Package adapter turns one raw provider webhook body into zero or more canonical
-// shipment events. Adapters are pure: no I/O, no clock reads, no globals beyond
-// their status tables, so the same raw record always yields the same events.
 package adapter
 
 import (

@@ -4,7 +4,7 @@ package adapter
 // "provider" header) to its adapter. Adding a provider is one line here plus its
 // adapter file and fixtures.
 var registry = map[string]Adapter{
-	// filled in by the adapter files' authors: "kiriminaja", "dash", "komerce", "sendstack"
+	"komerce": komerce{},
 }
 
 // Providers lists the registered provider names.
