@@ -1,0 +1,245 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/courierhook/pipeline/gateway/internal/httpapi"
+	"github.com/courierhook/pipeline/gateway/internal/metrics"
+	"github.com/courierhook/pipeline/gateway/internal/provider"
+	"github.com/courierhook/pipeline/gateway/internal/publish"
+	"github.com/courierhook/pipeline/gateway/internal/spool"
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/platform/config"
+	"github.com/courierhook/pipeline/platform/ops"
+)
+
+// App is the assembled gateway. Build it with New, serve it with Run.
+type App struct {
+	cfg     Config
+	log     *zap.Logger
+	ops     *ops.Server
+	echo    *echo.Echo
+	ln      net.Listener
+	writer  *kafka.Writer
+	spool   *spool.Spool
+	durable *publish.Durable
+}
+
+type options struct {
+	transport kafka.RoundTripper
+}
+
+// Option adjusts New for tests.
+type Option func(*options)
+
+// WithKafkaTransport replaces the Kafka writer's transport (tests inject a
+// dialer they can cut to simulate a broker outage).
+func WithKafkaTransport(rt kafka.RoundTripper) Option {
+	return func(o *options) { o.transport = rt }
+}
+
+// New builds the gateway and binds its listeners (so Addr is known before Run).
+func New(cfg Config, log *zap.Logger, opts ...Option) (*App, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	secrets, err := cfg.Secrets()
+	if err != nil {
+		return nil, err
+	}
+	providers, open, err := provider.Build(secrets)
+	if err != nil {
+		return nil, fmt.Errorf("building provider table: %w", err)
+	}
+	log.Info("configuration", zap.Any("config", config.Masked(cfg)), zap.Any("providers_configured", provider.Configured(secrets)))
+	for _, name := range open {
+		log.Warn("provider accepts UNAUTHENTICATED webhooks (auth: none)", zap.String("provider", name))
+	}
+	for name, ok := range provider.Configured(secrets) {
+		if !ok {
+			log.Warn("provider has no secret configured; it refuses every request (fail closed)", zap.String("provider", name))
+		}
+	}
+
+	a := &App{cfg: cfg, log: log, ops: ops.New(cfg.OpsAddr, log)}
+	m := metrics.New(a.ops.Registry())
+	var pub httpapi.Publisher
+	if cfg.Publish {
+		a.writer = broker.NewWriter(cfg.Broker, cfg.Topic, log, broker.WriterOptions{BatchTimeout: cfg.BatchTimeout})
+		if o.transport != nil {
+			a.writer.Transport = o.transport
+		}
+		a.spool, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, SegmentBytes: cfg.SpoolSegment}, log.Named("spool"))
+		if err != nil {
+			return nil, fmt.Errorf("opening spool: %w", err)
+		}
+		a.durable = publish.NewDurable(a.writer, a.spool, publish.Options{AckTimeout: cfg.AckTimeout}, m, log.Named("publish"))
+		pub = a.durable
+		a.registerSpool(a.ops.Registry())
+	} else {
+		log.Warn("!!! GATEWAY_PUBLISH=false: webhooks are checked, acknowledged and DISCARDED. " +
+			"This mode exists only as a benchmark baseline; never run it in production !!!")
+		pub = publish.Discard{}
+	}
+	a.echo = httpapi.New(providers, pub, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: cfg.RetryAfter}, m, log.Named("http"))
+	a.echo.Server.ReadHeaderTimeout = 5 * time.Second
+	a.echo.Server.ReadTimeout = 30 * time.Second
+	a.echo.Server.WriteTimeout = 30 * time.Second
+	a.echo.Server.IdleTimeout = 120 * time.Second
+	a.echo.Server.MaxHeaderBytes = 64 << 10
+
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		a.closeStores()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	if err := a.ops.Listen(); err != nil {
+		_ = a.ln.Close()
+		a.closeStores()
+		return nil, fmt.Errorf("listening on ops address %s: %w", cfg.OpsAddr, err)
+	}
+	return a, nil
+}
+
+func (a *App) registerSpool(reg prometheus.Registerer) {
+	sp := a.spool
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_spool_records", Help: "Records in the spool not yet in Kafka."},
+			func() float64 { return float64(sp.Stats().Records) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_spool_bytes", Help: "Bytes in the spool not yet in Kafka."},
+			func() float64 { return float64(sp.Stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_spool_oldest_age_seconds", Help: "Age of the oldest spooled record (0 when empty)."},
+			func() float64 { return oldestAge(sp.Stats()).Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gateway_spooling", Help: "1 while new records go to the spool instead of Kafka."},
+			func() float64 {
+				if a.durable.Spooling() {
+					return 1
+				}
+				return 0
+			}),
+	)
+	a.ops.AddCheck("spool", func(context.Context) (any, error) {
+		st := sp.Stats()
+		detail := map[string]any{
+			"records": st.Records, "bytes": st.Bytes, "max_bytes": st.MaxBytes,
+			"oldest_age_seconds": oldestAge(st).Seconds(), "spooling": a.durable.Spooling(),
+		}
+		// Full means new webhooks get 503: take this instance out of rotation.
+		if st.Bytes >= st.MaxBytes-a.cfg.MaxBodyBytes {
+			return detail, errors.New("spool full")
+		}
+		return detail, nil
+	})
+}
+
+func oldestAge(st spool.Stats) time.Duration {
+	if st.Records == 0 || st.OldestAt.IsZero() {
+		return 0
+	}
+	return time.Since(st.OldestAt)
+}
+
+// Addr is the webhook listener's address.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// OpsAddr is the ops listener's address.
+func (a *App) OpsAddr() string { return a.ops.Addr() }
+
+// Run serves until ctx ends, then shuts down in order, each step under a fresh
+// ShutdownTimeout: readiness off, HTTP drain (in-flight requests finish and are
+// durable), forwarder stop, writer flush/close, spool close (spooled records
+// stay on disk for the next start).
+func (a *App) Run(ctx context.Context) error {
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOps()
+	fwdCtx, stopFwd := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFwd()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Go(func() {
+		if err := a.ops.Run(opsCtx); err != nil {
+			errc <- fmt.Errorf("ops server: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := a.echo.Server.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("webhook server: %w", err)
+		}
+	})
+	var fwdDone sync.WaitGroup
+	if a.durable != nil {
+		fwdDone.Go(func() { _ = a.durable.RunForwarder(fwdCtx) })
+		wg.Go(func() {
+			tctx, cancel := context.WithTimeout(fwdCtx, 10*time.Second)
+			defer cancel()
+			if err := broker.EnsureTopics(tctx, a.cfg.Broker.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions}); err != nil {
+				a.log.Warn("could not ensure the raw topic exists (kafka down?); spooling covers it", zap.Error(err))
+			}
+		})
+	}
+	a.ops.SetReady(true)
+	a.log.Info("gateway serving", zap.String("addr", a.Addr()), zap.String("ops_addr", a.OpsAddr()), zap.Bool("publish", a.cfg.Publish))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		a.log.Error("server failed; shutting down", zap.Error(runErr))
+	}
+
+	a.ops.SetReady(false)
+	a.log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	if err := a.echo.Shutdown(sctx); err != nil {
+		a.log.Error("http drain incomplete", zap.Error(err))
+		_ = a.echo.Close()
+	}
+	cancel()
+	stopFwd()
+	fwdDone.Wait()
+	a.closeStores()
+	stopOps()
+	wg.Wait()
+	a.log.Info("gateway stopped")
+	return runErr
+}
+
+// closeStores flushes and closes the Kafka writer, then closes the spool.
+func (a *App) closeStores() {
+	if a.writer != nil {
+		done := make(chan error, 1)
+		go func() { done <- a.writer.Close() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				a.log.Warn("closing kafka writer", zap.Error(err))
+			}
+		case <-time.After(a.cfg.ShutdownTimeout):
+			a.log.Warn("kafka writer did not flush in time")
+		}
+	}
+	if a.spool != nil {
+		st := a.spool.Stats()
+		if err := a.spool.Close(); err != nil {
+			a.log.Error("closing spool", zap.Error(err))
+		}
+		if st.Records > 0 {
+			a.log.Info("spool closed with records left; they are forwarded on the next start", zap.Int64("records", st.Records))
+		}
+	}
+}

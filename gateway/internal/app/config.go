@@ -1,0 +1,75 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/courierhook/pipeline/gateway/internal/provider"
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/platform/config"
+	"github.com/courierhook/pipeline/platform/logging"
+)
+
+// Config is the gateway's whole configuration (README "Configuration").
+type Config struct {
+	Log    logging.Config
+	Broker broker.Config
+
+	Addr            string        `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
+	OpsAddr         string        `env:"GATEWAY_OPS_ADDR" envDefault:":9091"`
+	Topic           string        `env:"GATEWAY_RAW_TOPIC" envDefault:"webhooks.raw.v1"`
+	TopicPartitions int           `env:"GATEWAY_RAW_TOPIC_PARTITIONS" envDefault:"6"`
+	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	AckTimeout      time.Duration `env:"GATEWAY_ACK_TIMEOUT" envDefault:"2s"`
+	BatchTimeout    time.Duration `env:"GATEWAY_KAFKA_BATCH_TIMEOUT" envDefault:"2ms"`
+	SpoolDir        string        `env:"GATEWAY_SPOOL_DIR" envDefault:"./data/spool"`
+	SpoolMaxBytes   int64         `env:"GATEWAY_SPOOL_MAX_BYTES" envDefault:"268435456"`
+	SpoolSegment    int64         `env:"GATEWAY_SPOOL_SEGMENT_BYTES" envDefault:"16777216"`
+	RetryAfter      time.Duration `env:"GATEWAY_RETRY_AFTER" envDefault:"30s"`
+	ShutdownTimeout time.Duration `env:"GATEWAY_SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	Publish         bool          `env:"GATEWAY_PUBLISH" envDefault:"true"`
+	ProvidersFile   string        `env:"GATEWAY_PROVIDERS_FILE"`
+
+	KiriminAja provider.Secrets `envPrefix:"GATEWAY_KIRIMINAJA_"`
+	Dash       provider.Secrets `envPrefix:"GATEWAY_DASH_"`
+	Komerce    provider.Secrets `envPrefix:"GATEWAY_KOMERCE_"`
+	Sendstack  provider.Secrets `envPrefix:"GATEWAY_SENDSTACK_"`
+}
+
+// Validate checks the values the gateway cannot run without.
+func (c *Config) Validate() error {
+	for _, err := range []error{
+		config.Check(c.Addr != "", "GATEWAY_ADDR", "a listen address"),
+		config.Check(c.Topic != "", "GATEWAY_RAW_TOPIC", "a topic name"),
+		config.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "> 0"),
+		config.Check(c.AckTimeout > 0, "GATEWAY_ACK_TIMEOUT", "> 0"),
+		config.Check(c.BatchTimeout > 0 && c.BatchTimeout < c.AckTimeout, "GATEWAY_KAFKA_BATCH_TIMEOUT", "> 0 and below GATEWAY_ACK_TIMEOUT"),
+		config.Check(!c.Publish || c.SpoolDir != "", "GATEWAY_SPOOL_DIR", "a directory"),
+		config.Check(c.SpoolMaxBytes >= 1<<20, "GATEWAY_SPOOL_MAX_BYTES", ">= 1 MiB"),
+		config.Check(c.SpoolSegment >= 64<<10 && c.SpoolSegment <= c.SpoolMaxBytes, "GATEWAY_SPOOL_SEGMENT_BYTES", ">= 64 KiB and <= GATEWAY_SPOOL_MAX_BYTES"),
+		config.Check(c.ShutdownTimeout > 0, "GATEWAY_SHUTDOWN_TIMEOUT", "> 0"),
+		config.Check(!c.Publish || len(c.Broker.Brokers) > 0, "KAFKA_BROKERS", "at least one broker"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Secrets returns the per-provider secrets: the providers file (if any) with
+// non-empty environment values on top.
+func (c *Config) Secrets() (map[string]provider.Secrets, error) {
+	env := map[string]provider.Secrets{
+		"kiriminaja": c.KiriminAja, "dash": c.Dash, "komerce": c.Komerce, "sendstack": c.Sendstack,
+	}
+	if strings.TrimSpace(c.ProvidersFile) == "" {
+		return env, nil
+	}
+	file, err := provider.LoadFile(c.ProvidersFile)
+	if err != nil {
+		return nil, fmt.Errorf("GATEWAY_PROVIDERS_FILE: %w", err)
+	}
+	return provider.Merge(file, env), nil
+}
