@@ -62,23 +62,44 @@ func (f *flexDecimal) UnmarshalJSON(b []byte) error {
 }
 
 // decimalText normalises a decimal literal ("30500", "1500.50", "2.1e4",
-// " 21000 ") to plain decimal text, or returns "" when s is not a finite number.
+// " 21000 ") to plain decimal text, or returns "" when s is not a plain finite
+// number. Exponents are limited so hostile input cannot make big.Rat allocate.
 func decimalText(s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 64 {
 		return ""
 	}
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if hasExp {
+		e, err := strconv.Atoi(exp)
+		if err != nil || e > 30 || e < -30 {
+			return ""
+		}
+	}
+	for i, c := range mant {
+		if (c < '0' || c > '9') && c != '.' && !(i == 0 && (c == '-' || c == '+')) {
+			return ""
+		}
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return ""
 	}
+	return ratText(r)
+}
+
+// ratText renders r as plain decimal text with at most 6 fractional digits
+// (every currency amount we see has at most 2).
+func ratText(r *big.Rat) string {
 	if r.IsInt() {
 		return r.Num().String()
 	}
-	// Up to 6 fractional digits covers every currency amount we see.
-	out := r.FloatString(6)
-	out = strings.TrimRight(out, "0")
-	return strings.TrimSuffix(out, ".")
+	out := strings.TrimRight(r.FloatString(6), "0")
+	out = strings.TrimSuffix(out, ".")
+	if out == "-0" {
+		return "0"
+	}
+	return out
 }
 
 // flexFloat decodes a JSON number or numeric string into a float; anything else
@@ -221,4 +242,30 @@ func normKey(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// sumDecimal adds decimal strings ("" when there are none or one is invalid).
+func sumDecimal(vals ...string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	total := new(big.Rat)
+	for _, v := range vals {
+		r, ok := new(big.Rat).SetString(v)
+		if !ok {
+			return ""
+		}
+		total.Add(total, r)
+	}
+	return ratText(total)
+}
+
+// mulDecimal multiplies two decimal strings ("" when one is invalid).
+func mulDecimal(a, b string) string {
+	x, ok1 := new(big.Rat).SetString(a)
+	y, ok2 := new(big.Rat).SetString(b)
+	if !ok1 || !ok2 {
+		return ""
+	}
+	return ratText(x.Mul(x, y))
 }

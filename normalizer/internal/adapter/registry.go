@@ -4,6 +4,7 @@ package adapter
 // "provider" header) to its adapter. Adding a provider is one line here plus its
 // adapter file and fixtures.
 var registry = map[string]Adapter{
+	"dash":    dash{},
 	"komerce": komerce{},
 }
 
