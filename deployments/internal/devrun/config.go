@@ -1,0 +1,73 @@
+package devrun
+
+import (
+	"time"
+
+	"github.com/courierhook/pipeline/deployments/internal/seed"
+	"github.com/courierhook/pipeline/platform/config"
+)
+
+// Config is devrun's configuration, read from the environment. Variables the
+// services read themselves (GATEWAY_*, NORMALIZER_*, DISPATCHER_*, LOG_*) pass
+// through to the children unchanged; devrun only fills in what is missing.
+type Config struct {
+	// KafkaBrokers, when set, is a real Kafka to use instead of the embedded broker.
+	KafkaBrokers []string `env:"KAFKA_BROKERS" envSeparator:","`
+	// RedisAddr, when set, is a real Redis to use instead of the embedded one.
+	RedisAddr string `env:"REDIS_ADDR"`
+	// KafkaPort is the embedded broker's port on 127.0.0.1. Not 9092, so a real
+	// Kafka there keeps working; when the port is taken a free one is used (the
+	// state file and the banner say which).
+	KafkaPort int `env:"DEVRUN_KAFKA_PORT" envDefault:"19092"`
+	// RedisPort is the embedded Redis's port on 127.0.0.1 (not 6379, same reason).
+	RedisPort int `env:"DEVRUN_REDIS_PORT" envDefault:"16379"`
+	// Partitions is the partition count of the raw and canonical topics when devrun
+	// creates them (the DLQ and dispatch topics get 3).
+	Partitions int `env:"DEVRUN_PARTITIONS" envDefault:"12"`
+	// BinDir holds the service binaries (`make build` writes them), relative to the
+	// repository root unless absolute.
+	BinDir string `env:"DEVRUN_BIN_DIR" envDefault:"bin"`
+	// DataDir holds the gateway's spool, relative to the repository root unless absolute.
+	DataDir string `env:"DEVRUN_DATA_DIR" envDefault:"bin/devrun-data"`
+	// StateFile is where devrun writes the addresses it chose, for cmd/demo.
+	StateFile string `env:"DEVRUN_STATE_FILE" envDefault:"bin/devrun.json"`
+	// GatewayAddr is the gateway's webhook listener.
+	GatewayAddr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
+	// GatewayOpsAddr, NormalizerOpsAddr and DispatcherOpsAddr are the services'
+	// ops listeners (/healthz, /readyz, /metrics). They differ so the three can run
+	// on one host.
+	GatewayOpsAddr    string `env:"GATEWAY_OPS_ADDR" envDefault:"127.0.0.1:9464"`
+	NormalizerOpsAddr string `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9465"`
+	DispatcherOpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9466"`
+	// RoutesFile is the dispatcher's routing rules, relative to the repository root
+	// unless absolute; used only when the file exists.
+	RoutesFile string `env:"DISPATCHER_ROUTES_FILE" envDefault:"dispatcher/routes.example.yaml"`
+	// LogLevel and LogFormat apply to devrun and are the children's defaults.
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"console"`
+	// ReadyTimeout bounds the wait for every /readyz to answer 200.
+	ReadyTimeout time.Duration `env:"DEVRUN_READY_TIMEOUT" envDefault:"90s"`
+	// StopTimeout bounds each child's drain after SIGTERM; then SIGKILL.
+	StopTimeout time.Duration `env:"DEVRUN_STOP_TIMEOUT" envDefault:"20s"`
+	// Credentials are the provider secrets given to the gateway (demo defaults).
+	Credentials seed.Credentials
+}
+
+// Validate checks the values that would otherwise fail late.
+func (c *Config) Validate() error {
+	checks := []error{
+		config.Check(c.KafkaPort >= 0 && c.KafkaPort < 65536, "DEVRUN_KAFKA_PORT", "a port number"),
+		config.Check(c.RedisPort >= 0 && c.RedisPort < 65536, "DEVRUN_REDIS_PORT", "a port number"),
+		config.Check(c.Partitions > 0, "DEVRUN_PARTITIONS", "at least 1"),
+		config.Check(c.BinDir != "", "DEVRUN_BIN_DIR", "a directory"),
+		config.Check(c.GatewayAddr != "", "GATEWAY_ADDR", "host:port"),
+		config.Check(c.ReadyTimeout > 0, "DEVRUN_READY_TIMEOUT", "a positive duration"),
+		config.Check(c.StopTimeout > 0, "DEVRUN_STOP_TIMEOUT", "a positive duration"),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
