@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/courierhook/pipeline/normalizer/internal/consume"
+	"github.com/courierhook/pipeline/normalizer/internal/dedup"
+	"github.com/courierhook/pipeline/normalizer/internal/inflight"
+	"github.com/courierhook/pipeline/normalizer/internal/state"
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/platform/config"
+	"github.com/courierhook/pipeline/platform/ops"
+)
+
+// App is the wired normalizer.
+type App struct {
+	cfg      Config
+	log      *zap.Logger
+	ops      *ops.Server
+	reader   *kafka.Reader
+	writer   *kafka.Writer
+	rdb      *redis.Client
+	scanner  *inflight.Scanner
+	consumer *consume.Consumer
+}
+
+// New connects to Kafka and Redis (failing fast when either does not answer),
+// creates missing topics when configured to, and wires the consumer.
+func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log.Info("starting normalizer", zap.Any("config", config.Masked(cfg)))
+	if cfg.CreateTopics {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := broker.EnsureTopics(tctx, cfg.Kafka.Brokers,
+			broker.TopicSpec{Name: cfg.RawTopic, Partitions: cfg.TopicPartitions},
+			broker.TopicSpec{Name: cfg.CanonicalTopic, Partitions: cfg.TopicPartitions},
+			broker.TopicSpec{Name: cfg.DLQTopic, Partitions: cfg.TopicPartitions})
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword, DB: cfg.RedisDB})
+	pctx, cancel := context.WithTimeout(ctx, cfg.RedisTimeout)
+	err := rdb.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("connecting to redis %s: %w", cfg.RedisAddr, err)
+	}
+	scanner := inflight.NewScanner(cfg.Kafka.Brokers, cfg.CanonicalTopic, consume.HeaderEventID, log)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = scanner.Refresh(sctx)
+	cancel()
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("reading canonical topic offsets: %w", err)
+	}
+
+	srv := ops.New(cfg.OpsAddr, log)
+	reader := broker.NewReader(cfg.Kafka, cfg.Group, []string{cfg.RawTopic}, log, broker.ReaderOptions{})
+	// MaxAttempts 1: a kafka-go internal retry of a write whose first try landed
+	// would duplicate events; the consumer retries the whole batch instead, after
+	// recovering what landed (package inflight).
+	writer := broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1})
+	metrics := consume.NewMetrics(srv.Registry())
+	srv.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "normalizer_consumer_lag", Help: "Records behind the end of the raw topic, as last seen by the reader.",
+	}, func() float64 { return float64(reader.Stats().Lag) }))
+
+	owner := uuid.NewString()
+	c, err := consume.New(consume.Config{
+		CanonicalTopic: cfg.CanonicalTopic, DLQTopic: cfg.DLQTopic,
+		BatchSize: cfg.BatchSize, Linger: cfg.BatchLinger,
+		RetryMin: cfg.RetryMin, RetryMax: cfg.RetryMax, RedisTimeout: cfg.RedisTimeout,
+		Lease: cfg.Lease, DrainTimeout: cfg.ShutdownTimeout, Service: "normalizer",
+	}, consume.Deps{
+		Fetcher:  reader,
+		Producer: timedWriter{w: writer, timeout: cfg.WriteTimeout},
+		Dedup:    dedup.NewRedis(rdb, cfg.RedisPrefix, cfg.DedupTTL),
+		States:   state.NewRedis(rdb, cfg.RedisPrefix, cfg.StateTTL),
+		Claims:   inflight.NewClaims(rdb, cfg.RedisPrefix, owner, cfg.Lease, cfg.DedupTTL),
+		Recovery: scanner,
+		Metrics:  metrics,
+		Log:      log,
+	})
+	if err != nil {
+		_ = reader.Close()
+		_ = writer.Close()
+		_ = rdb.Close()
+		return nil, err
+	}
+	srv.AddCheck("kafka", func(ctx context.Context) (any, error) {
+		cl := &kafka.Client{Addr: kafka.TCP(cfg.Kafka.Brokers...), Timeout: 2 * time.Second}
+		_, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.RawTopic}})
+		return nil, err
+	})
+	srv.AddCheck("redis", func(ctx context.Context) (any, error) { return nil, rdb.Ping(ctx).Err() })
+	if err := srv.Listen(); err != nil {
+		_ = reader.Close()
+		_ = writer.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("listening on %s: %w", cfg.OpsAddr, err)
+	}
+	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, rdb: rdb, scanner: scanner, consumer: c}, nil
+}
+
+// OpsAddr is the bound address of the ops server.
+func (a *App) OpsAddr() string { return a.ops.Addr() }
+
+// Run consumes until ctx ends, then shuts down in order. It returns nil after a
+// clean drain.
+func (a *App) Run(ctx context.Context) error {
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOps()
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(bg)
+	g.Go(func() error { return a.ops.Run(opsCtx) })
+	g.Go(func() error { a.scanner.Run(gctx, a.cfg.OffsetsRefresh); return nil })
+
+	a.ops.SetReady(true)
+	a.log.Info("normalizer running", zap.String("ops_addr", a.ops.Addr()), zap.String("group", a.cfg.Group))
+	// The consumer drains within ShutdownTimeout of ctx ending (see consume.Run).
+	runErr := a.consumer.Run(ctx)
+	a.ops.SetReady(false)
+
+	var errs []error
+	if runErr != nil {
+		errs = append(errs, runErr)
+	}
+	if err := a.reader.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing reader: %w", err))
+	}
+	if err := a.writer.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing writer: %w", err))
+	}
+	stopBG()
+	if err := a.rdb.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing redis: %w", err))
+	}
+	stopOps()
+	if err := g.Wait(); err != nil {
+		errs = append(errs, err)
+	}
+	a.log.Info("normalizer stopped")
+	return errors.Join(errs...)
+}
+
+// timedWriter bounds each write by the configured timeout.
+type timedWriter struct {
+	w       *kafka.Writer
+	timeout time.Duration
+}
+
+func (t timedWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	return t.w.WriteMessages(ctx, msgs...)
+}

@@ -1,0 +1,18 @@
+// Package consume is the normalizer's consumer loop: it reads raw webhook records
+// from a consumer group in batches, maps them with the adapters, drops events
+// already produced (dedup), decides per shipment whether each event advances it
+// (state), produces the canonical events and the dead letters in one Kafka write,
+// marks the dedup keys, and only then commits the offsets.
+//
+// Per batch, in order (DESIGN.md, STYLE.md G13):
+//
+//	claim raw partitions (inflight) → dedup check → read state → produce
+//	→ write state → mark dedup → release claims → commit
+//
+// Any failure before the commit is transient (Kafka, Redis): the whole batch is
+// retried with exponential backoff and nothing is committed until it succeeds.
+// Mapping failures are permanent: the record goes to the raw dead-letter topic in
+// the same write and its partition moves on. The dependencies are the small
+// interfaces below; their Kafka and Redis implementations live in platform/broker,
+// dedup, state and inflight.
+package consume

@@ -1,0 +1,167 @@
+package inflight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// Scanner knows the canonical topic's end offsets and reads the CloudEvents ids
+// written after given offsets.
+type Scanner struct {
+	brokers []string
+	topic   string
+	idKey   string
+	client  *kafka.Client
+	log     *zap.Logger
+
+	mu   sync.Mutex
+	ends map[int]int64
+}
+
+// NewScanner returns a scanner of topic whose records carry their event id in
+// header idKey.
+func NewScanner(brokers []string, topic, idKey string, log *zap.Logger) *Scanner {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Scanner{
+		brokers: brokers, topic: topic, idKey: idKey, log: log,
+		client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second},
+	}
+}
+
+// Offsets returns the end offsets seen by the last Refresh. Offsets only grow, so
+// an old snapshot is a valid lower bound for a claim; a partition missing from it
+// is scanned from its start.
+func (s *Scanner) Offsets() map[int]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.ends)
+}
+
+// Refresh reads the current end offsets of every partition.
+func (s *Scanner) Refresh(ctx context.Context) error {
+	offs, err := s.listOffsets(ctx)
+	if err != nil {
+		return err
+	}
+	ends := make(map[int]int64, len(offs))
+	for p, o := range offs {
+		ends[p] = o.LastOffset
+	}
+	s.mu.Lock()
+	s.ends = ends
+	s.mu.Unlock()
+	return nil
+}
+
+// Run refreshes the end offsets every interval until ctx ends. Failures are logged
+// and leave the previous snapshot, which stays a valid (older) lower bound.
+func (s *Scanner) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("refreshing canonical end offsets", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (s *Scanner) listOffsets(ctx context.Context) (map[int]kafka.PartitionOffsets, error) {
+	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata of %s: %w", s.topic, err)
+	}
+	var reqs []kafka.OffsetRequest
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("reading metadata of %s: %w", s.topic, t.Error)
+		}
+		for _, p := range t.Partitions {
+			reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, fmt.Errorf("reading metadata of %s: no partitions", s.topic)
+	}
+	resp, err := s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("listing offsets of %s: %w", s.topic, err)
+	}
+	out := map[int]kafka.PartitionOffsets{}
+	for _, po := range resp.Topics[s.topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("listing offsets of %s/%d: %w", s.topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = po
+	}
+	return out, nil
+}
+
+// Scan returns the event ids of every record written to the canonical topic at or
+// after from (per partition; partitions missing from from are read from their
+// start) up to the current end.
+func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]string, error) {
+	offs, err := s.listOffsets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for p, po := range offs {
+		start, ok := from[p]
+		if !ok || start < po.FirstOffset {
+			start = po.FirstOffset
+		}
+		if start >= po.LastOffset {
+			continue
+		}
+		got, err := s.scanPartition(ctx, p, start, po.LastOffset)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+func (s *Scanner) scanPartition(ctx context.Context, partition int, start, end int64) ([]string, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: s.brokers, Topic: s.topic, Partition: partition,
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+	})
+	defer r.Close()
+	if err := r.SetOffset(start); err != nil {
+		return nil, fmt.Errorf("seeking %s/%d: %w", s.topic, partition, err)
+	}
+	var ids []string
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("scanning %s/%d: %w", s.topic, partition, err)
+		}
+		for _, h := range m.Headers {
+			if h.Key == s.idKey {
+				ids = append(ids, string(h.Value))
+				break
+			}
+		}
+		if m.Offset >= end-1 {
+			return ids, nil
+		}
+	}
+}
