@@ -1,0 +1,28 @@
+package route
+
+// Table evaluates a validated File's routes against events.
+type Table struct {
+	routes []RouteSpec
+}
+
+// NewTable returns the routing table of a validated file.
+func NewTable(f *File) *Table { return &Table{routes: f.Routes} }
+
+// Match returns the sink names that receive the event (decoded as generic JSON),
+// each once, in the order routes first name them. Nil means no route matched.
+func (t *Table) Match(doc map[string]any) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range t.routes {
+		if !r.Match.Match(doc) {
+			continue
+		}
+		for _, s := range r.To {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
