@@ -4,8 +4,9 @@ package adapter
 // "provider" header) to its adapter. Adding a provider is one line here plus its
 // adapter file and fixtures.
 var registry = map[string]Adapter{
-	"dash":    dash{},
-	"komerce": komerce{},
+	"dash":       dash{},
+	"kiriminaja": kiriminaja{},
+	"komerce":    komerce{},
 }
 
 // Providers lists the registered provider names.

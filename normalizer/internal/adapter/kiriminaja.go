@@ -1,0 +1,356 @@
+package adapter
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/courierhook/pipeline/schemas/shipment"
+)
+
+// kiriminajaBody is the KiriminAja push envelope shared by Express and Instant:
+// a method, data (an array of per-order rows; one object for the legacy
+// update_instant_packages), and in the complete format payment and packages.
+type kiriminajaBody struct {
+	Method   flexString          `json:"method"`
+	Data     json.RawMessage     `json:"data"`
+	Payment  *kiriminajaPayment  `json:"payment"`
+	Packages []kiriminajaPackage `json:"packages"`
+	// rows is Data decoded (or Packages, when data is absent).
+	rows []kiriminajaRow
+}
+
+// kiriminajaRow is one order in data: every field any method sends, the legacy
+// update_instant_packages object included. Absent fields stay empty.
+type kiriminajaRow struct {
+	OrderID      flexString  `json:"order_id"`
+	AWB          flexString  `json:"awb"`
+	SortingCode  flexString  `json:"sorting_code"`
+	Date         flexString  `json:"date"`
+	ShippedAt    flexString  `json:"shipped_at"`
+	FinishedAt   flexString  `json:"finished_at"`
+	ReturnedAt   flexString  `json:"returned_at"`
+	RejectedAt   flexString  `json:"rejected_at"`
+	CanceledAt   flexString  `json:"canceled_at"`
+	Reason       flexString  `json:"reason"`
+	ShippingCost flexDecimal `json:"shipping_cost"`
+
+	// update_instant_packages (legacy Instant) fields.
+	Status        flexString        `json:"status"`
+	Driver        *kiriminajaDriver `json:"driver"`
+	ShippingPrice flexDecimal       `json:"shipping_price"`
+	LiveTrackURL  flexString        `json:"live_track_url"`
+	Service       flexString        `json:"service"`
+	ServiceName   flexString        `json:"service_name"`
+	EventDate     flexString        `json:"event_date"`
+	CancelDate    flexString        `json:"cancel_date"`
+	CancelReason  flexString        `json:"cancel_reason"`
+	RejectedDate  flexString        `json:"rejected_date"`
+	RejectionNote flexString        `json:"rejection_note"`
+}
+
+type kiriminajaPayment struct {
+	PaymentID  flexString  `json:"payment_id"`
+	Amount     flexDecimal `json:"amount"`
+	StatusCode flexString  `json:"status_code"`
+	PayTime    flexString  `json:"pay_time"`
+}
+
+type kiriminajaPackage struct {
+	AWB             flexString        `json:"awb"`
+	OrderID         flexString        `json:"order_id"`
+	Service         flexString        `json:"service"`
+	ServiceType     flexString        `json:"service_type"`
+	Status          flexString        `json:"status"`
+	LiveTrackingURL flexString        `json:"live_tracking_url"`
+	Origin          *kiriminajaPlace  `json:"origin"`
+	Destination     *kiriminajaPlace  `json:"destination"`
+	Driver          *kiriminajaDriver `json:"driver"`
+}
+
+type kiriminajaPlace struct {
+	Name      flexString `json:"name"`
+	Address   flexString `json:"address"`
+	Phone     flexString `json:"phone"`
+	Latitude  flexFloat  `json:"latitude"`
+	Longitude flexFloat  `json:"longitude"`
+}
+
+type kiriminajaDriver struct {
+	Name  flexString `json:"name"`
+	Phone flexString `json:"phone"`
+	Image flexString `json:"image"`
+}
+
+// kiriminajaCodeRows maps packages[].status codes (docs/2.important-notes/
+// 0.status-mapping.md, PROVIDERS.md §1.6). The method decides the canonical
+// status; a code refines the sub-status when it agrees with the method's status,
+// and decides alone only when the method is unknown. The two official code
+// tables conflict (the Express webhook page says 200 = shipped, 300 = delivered,
+// 900 = canceled), which is why the method comes first.
+var kiriminajaCodeRows = []Mapping{
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "100", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "new package created by client"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "101", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupRequested, Note: "pickup requested"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "102", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupValidated, Note: "validated by pickup officer"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "103", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "picked up by KiriminAja driver"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "104", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpAtFacility, Note: "received at KiriminAja DC"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "105", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAWBAssigned, Note: "waiting for 3PL pickup / AWB"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "106", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "with courier / in transit"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "107", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "reported by driver"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "110", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: "pending direct pickup"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "152", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRedeliveryScheduled, Note: "re-delivery / undelivery"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "200", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "delivered"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "210", Status: shipment.StatusException, SubStatus: shipment.SubExceptionSLAViolation, Note: "SOP violation / over SLA"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "211", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOther, Note: "violation resolved"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "300", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "canceled by client"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "301", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "recipient refused"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "302", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "pickup canceled by seller"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "303", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost (site only)"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "310", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient did not order"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient unwilling to pay"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "333", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDestroyed, Terminal: true, Note: "destroyed by courier"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "350", Status: shipment.StatusException, SubStatus: shipment.SubExceptionCancellationRequested, Note: "pickup cancellation requested"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "400", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "successfully returned"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "401", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return information from DC"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "402", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningOther, Note: "arrived at KiriminAja warehouse"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "403", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return request initiated"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "404", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "courier requested for return delivery"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "405", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return rejected by seller"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "406", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return package breach"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "500", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "package has issues"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "555", Status: shipment.StatusException, SubStatus: shipment.SubExceptionConfiscated, Terminal: true, Note: "confiscated by customs"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "701", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "702", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDamaged, Note: "damaged"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "703", Status: shipment.StatusException, SubStatus: shipment.SubExceptionClaimResolved, Terminal: true, Note: "lost, claim resolved"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "704", Status: shipment.StatusException, SubStatus: shipment.SubExceptionClaimResolved, Terminal: true, Note: "damaged, claim resolved"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "900", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "canceled (Express webhook page only)"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "901", Status: shipment.StatusException, SubStatus: shipment.SubExceptionPickupProblem, Note: "problematic pickup"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "902", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "issue at KiriminAja warehouse"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "903", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "issue on courier's side"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "904", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return has issues"},
+	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "905", Status: shipment.StatusException, SubStatus: shipment.SubExceptionIncompleteData, Note: "data incomplete (import)"},
+}
+
+// kiriminajaCode is kiriminajaCodeRows by code.
+var kiriminajaCode = index(kiriminajaCodeRows)
+
+// kiriminaja is the "kiriminaja" route: one gateway route receives both
+// Express and Instant pushes, told apart by the body (see isInstant).
+type kiriminaja struct{}
+
+// Normalize implements Adapter.
+func (kiriminaja) Normalize(rec RawRecord) ([]Output, error) {
+	b, err := decodeKiriminaja(rec.Body)
+	if err != nil {
+		return nil, err
+	}
+	if b.isInstant() {
+		return kiriminajaInstant{}.normalize(rec, b)
+	}
+	return kiriminajaExpress{}.normalize(rec, b)
+}
+
+// decodeKiriminaja decodes the envelope and its rows.
+func decodeKiriminaja(body []byte) (*kiriminajaBody, error) {
+	var b kiriminajaBody
+	if err := decodeBody("kiriminaja", body, &b); err != nil {
+		return nil, err
+	}
+	switch jsonKind(b.Data) {
+	case '[':
+		if err := json.Unmarshal(b.Data, &b.rows); err != nil {
+			return nil, &Error{Reason: ReasonUnsupportedShape, Err: err}
+		}
+	case '{':
+		var r kiriminajaRow
+		if err := json.Unmarshal(b.Data, &r); err != nil {
+			return nil, &Error{Reason: ReasonUnsupportedShape, Err: err}
+		}
+		b.rows = []kiriminajaRow{r}
+	case 0, 'n':
+		// No data: the official plugin falls back to packages.
+		for _, p := range b.Packages {
+			b.rows = append(b.rows, kiriminajaRow{OrderID: p.OrderID, AWB: p.AWB})
+		}
+	default:
+		return nil, Permanent(ReasonUnsupportedShape, "decoding kiriminaja payload: data is neither an array nor an object")
+	}
+	if len(b.rows) == 0 {
+		if b.Method == "" {
+			return nil, Permanent(ReasonUnsupportedShape, "kiriminaja payload has no method and no data")
+		}
+		return nil, Permanent(ReasonNoShipment, "kiriminaja %q payload holds no order", b.Method.String())
+	}
+	return &b, nil
+}
+
+// isInstant reports an Instant push: its packages say service_type instant
+// (or same day). Express complete-format packages carry parcel services.
+func (b *kiriminajaBody) isInstant() bool {
+	for _, p := range b.Packages {
+		if t := normKey(p.ServiceType.String()); t == "instant" || t == "same day" || t == "sameday" {
+			return true
+		}
+	}
+	return false
+}
+
+// kiriminajaMethod folds a method name for lookup: lower case, and singular
+// names ("shipped_package") to the documented plural, since KiriminAja writes
+// "the method name following the data being sent (plural or singular)".
+func kiriminajaMethod(method string, table map[string]Mapping) string {
+	k := normKey(method)
+	if _, ok := table[k]; ok || strings.HasSuffix(k, "s") {
+		return k
+	}
+	if _, ok := table[k+"s"]; ok {
+		return k + "s"
+	}
+	return k
+}
+
+// packageFor returns the packages[] entry of a row (same order id or AWB).
+func (b *kiriminajaBody) packageFor(r *kiriminajaRow) *kiriminajaPackage {
+	for i := range b.Packages {
+		p := &b.Packages[i]
+		if (r.OrderID != "" && p.OrderID == r.OrderID) || (r.AWB != "" && p.AWB == r.AWB) {
+			return p
+		}
+	}
+	if len(b.Packages) == 1 && len(b.rows) == 1 {
+		return &b.Packages[0]
+	}
+	return nil
+}
+
+// kiriminajaEvent maps one row: m is the method's row (unmapped when the
+// method is unknown), refined or replaced by the package status code; times
+// are the candidate event times; family is the service type when the body
+// names none.
+func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, r *kiriminajaRow, method string, m Mapping, times []flexString, family shipment.ServiceType) (Output, error) {
+	pkg := b.packageFor(r)
+	id := r.OrderID.String()
+	if id == "" && pkg != nil {
+		id = pkg.OrderID.String()
+	}
+	if id == "" {
+		id = r.AWB.String()
+	}
+	if id == "" {
+		return Output{}, Permanent(ReasonMissingShipmentID, "kiriminaja %q row has no order_id or awb", b.Method.String())
+	}
+	d := shipment.Data{
+		ProviderEvent:  b.Method.String(),
+		ShipmentID:     id,
+		OrderID:        r.OrderID.String(),
+		TrackingNumber: r.AWB.String(),
+		ProviderStatus: b.Method.String(),
+		Reason:         r.Reason.String(),
+	}
+	if r.Status != "" { // legacy update_instant_packages
+		d.ProviderStatus = r.Status.String()
+	}
+	if d.Reason == "" {
+		d.Reason = r.CancelReason.String()
+	}
+	if d.Reason == "" {
+		d.Reason = r.RejectionNote.String()
+	}
+	d.Service = r.Service.String()
+	d.ServiceType = kiriminajaServiceType(r.ServiceName.String())
+	d.TrackingURL = r.LiveTrackURL.String()
+	d.Courier = r.Driver.courier(d.Service)
+	if pkg != nil {
+		if code := pkg.Status.String(); code != "" {
+			d.ProviderStatus = code
+			if cm, ok := kiriminajaCode[normKey(code)]; ok {
+				switch m.Status {
+				case cm.Status:
+					m.SubStatus = cm.SubStatus
+				case shipment.StatusUnknown:
+					m = cm
+				}
+			}
+		}
+		if d.OrderID == "" {
+			d.OrderID = pkg.OrderID.String()
+		}
+		if d.TrackingNumber == "" {
+			d.TrackingNumber = pkg.AWB.String()
+		}
+		d.Service = pkg.Service.String()
+		d.ServiceType = kiriminajaServiceType(pkg.ServiceType.String())
+		d.TrackingURL = pkg.LiveTrackingURL.String()
+		d.Origin = pkg.Origin.place()
+		d.Destination = pkg.Destination.place()
+		d.Courier = pkg.Driver.courier(d.Service)
+	}
+	if d.ServiceType == shipment.ServiceUnknown {
+		d.ServiceType = family
+	}
+	m.apply(&d)
+	if b.Payment != nil && b.Payment.Amount != "" {
+		d.Amounts = &shipment.Amounts{Currency: "IDR", ShippingCost: string(b.Payment.Amount)}
+	}
+	if c := firstNonEmpty(string(r.ShippingCost), string(r.ShippingPrice)); c != "" {
+		d.Amounts = &shipment.Amounts{Currency: "IDR", ShippingCost: c}
+	}
+	d.OccurredAt, d.OccurredAtRaw = firstTime(times...)
+	key := []string{"kiriminaja", id, method, d.ProviderStatus, d.OccurredAtRaw}
+	if method == "problem packages" {
+		// problem_packages is re-sent when its reason changes (1.event.md §6).
+		key = append(key, d.Reason)
+	}
+	return envelope(rec, "kiriminaja", event{DedupKey: dedupKey(key...), Data: d}), nil
+}
+
+// kiriminajaServiceType maps packages[].service_type.
+func kiriminajaServiceType(t string) shipment.ServiceType {
+	switch normKey(t) {
+	case "instant":
+		return shipment.ServiceInstant
+	case "same day", "sameday":
+		return shipment.ServiceSameDay
+	case "":
+		return shipment.ServiceUnknown
+	default:
+		return shipment.ServiceExpress
+	}
+}
+
+// place converts an origin/destination block (nil when empty).
+func (p *kiriminajaPlace) place() *shipment.Place {
+	if p == nil {
+		return nil
+	}
+	out := shipment.Place{
+		Name: p.Name.String(), Phone: p.Phone.String(), Address: p.Address.String(),
+		Latitude: p.Latitude.ptr(), Longitude: p.Longitude.ptr(),
+	}
+	if out == (shipment.Place{}) {
+		return nil
+	}
+	return &out
+}
+
+// courier converts a driver block; the courier company is the service
+// ("gosend", "jne"). Nil when nothing is known.
+func (dr *kiriminajaDriver) courier(service string) *shipment.Courier {
+	c := shipment.Courier{Company: service}
+	if dr != nil {
+		c.Name, c.Phone, c.PhotoURL = dr.Name.String(), dr.Phone.String(), dr.Image.String()
+	}
+	if c == (shipment.Courier{}) {
+		return nil
+	}
+	return &c
+}
+
+// firstNonEmpty returns the first non-empty string.
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

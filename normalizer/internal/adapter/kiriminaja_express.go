@@ -1,0 +1,97 @@
+package adapter
+
+import (
+	"github.com/courierhook/pipeline/schemas/shipment"
+)
+
+// kiriminajaExpressRows maps KiriminAja methods (docs/6.webhook/1.event.md,
+// seed 002, PROVIDERS.md §1.4). returned_packages comes twice for one order:
+// flagged for return (returned_at null), then back with the sender.
+var kiriminajaExpressRows = []Mapping{
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "processed_packages", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAWBAssigned, Note: "short and complete form"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "validated_packages", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupValidated, Note: "official plugin only; updates shipping_cost"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "shipped_packages", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "finished_packages", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "returned_packages", When: "returned_at null", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "returned_packages", When: "returned_at set", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "return_finished_packages", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "deprecated"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "canceled_packages", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByCarrier, Terminal: true, Note: "by the system or flagged by the 3PL"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "not terminal; re-sent when the reason changes"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "rejected_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionRejected, Note: "official plugin only"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "update_instant_packages", When: "status cancel", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "legacy Instant; other status strings unknown"},
+}
+
+// kiriminajaExpressStatus is kiriminajaExpressRows by folded method (and condition).
+var kiriminajaExpressStatus = index(kiriminajaExpressRows)
+
+// kiriminajaExpressTimes names, per folded method, the row fields holding the
+// event's own time, best first. In the complete format "date" is the order's
+// creation, so it counts only where it is the event date (legacy rows).
+var kiriminajaExpressTimes = map[string]func(r *kiriminajaRow) []flexString{
+	"processed packages":       func(r *kiriminajaRow) []flexString { return []flexString{r.Date} },
+	"validated packages":       func(r *kiriminajaRow) []flexString { return []flexString{r.Date} },
+	"shipped packages":         func(r *kiriminajaRow) []flexString { return []flexString{r.ShippedAt} },
+	"finished packages":        func(r *kiriminajaRow) []flexString { return []flexString{r.FinishedAt} },
+	"returned packages":        func(r *kiriminajaRow) []flexString { return []flexString{r.ReturnedAt} },
+	"return finished packages": func(r *kiriminajaRow) []flexString { return []flexString{r.Date, r.ReturnedAt} },
+	"canceled packages":        func(r *kiriminajaRow) []flexString { return []flexString{r.CanceledAt} },
+	"problem packages":         func(r *kiriminajaRow) []flexString { return []flexString{r.Date} },
+	"rejected packages":        func(r *kiriminajaRow) []flexString { return []flexString{r.RejectedAt} },
+	"update instant packages": func(r *kiriminajaRow) []flexString {
+		return []flexString{r.EventDate, r.CancelDate, r.RejectedDate}
+	},
+}
+
+// kiriminajaExpress adapts KiriminAja Express pushes (every method, short and
+// complete formats, legacy update_instant_packages).
+type kiriminajaExpress struct{}
+
+// Normalize implements Adapter.
+func (kiriminajaExpress) Normalize(rec RawRecord) ([]Output, error) {
+	b, err := decodeKiriminaja(rec.Body)
+	if err != nil {
+		return nil, err
+	}
+	return kiriminajaExpress{}.normalize(rec, b)
+}
+
+// normalize maps every row of a decoded body.
+func (kiriminajaExpress) normalize(rec RawRecord, b *kiriminajaBody) ([]Output, error) {
+	method := kiriminajaMethod(b.Method.String(), kiriminajaExpressStatus)
+	out := make([]Output, 0, len(b.rows))
+	for i := range b.rows {
+		r := &b.rows[i]
+		m, ok := kiriminajaExpressStatus[method+"|"+kiriminajaCondition(method, r)]
+		if !ok {
+			m, ok = kiriminajaExpressStatus[method]
+		}
+		if !ok {
+			m = unmapped
+		}
+		var times []flexString
+		if f := kiriminajaExpressTimes[method]; f != nil {
+			times = f(r)
+		}
+		o, err := kiriminajaEvent(rec, b, r, method, m, times, shipment.ServiceExpress)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// kiriminajaCondition returns the When key of a row for methods whose mapping
+// depends on the row.
+func kiriminajaCondition(method string, r *kiriminajaRow) string {
+	switch method {
+	case "returned packages":
+		if r.ReturnedAt == "" {
+			return "returned_at null"
+		}
+		return "returned_at set"
+	case "update instant packages":
+		return "status " + normKey(r.Status.String())
+	}
+	return ""
+}
