@@ -30,7 +30,7 @@ type Mapping struct {
 // coverage tests are built from.
 func MappingTable() []Mapping {
 	var out []Mapping
-	for _, rows := range [][]Mapping{kiriminajaExpressRows, kiriminajaInstantRows, kiriminajaCodeRows, dashRows, komerceRows} {
+	for _, rows := range [][]Mapping{kiriminajaExpressRows, kiriminajaInstantRows, kiriminajaCodeRows, dashRows, komerceRows, sendstackRows} {
 		out = append(out, rows...)
 	}
 	return out

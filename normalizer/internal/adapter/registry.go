@@ -7,6 +7,7 @@ var registry = map[string]Adapter{
 	"dash":       dash{},
 	"kiriminaja": kiriminaja{},
 	"komerce":    komerce{},
+	"sendstack":  sendstack{},
 }
 
 // Providers lists the registered provider names.
