@@ -62,7 +62,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	}
 	scanner := inflight.NewScanner(cfg.Kafka.Brokers, cfg.CanonicalTopic, consume.HeaderEventID, log)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = scanner.Refresh(sctx)
+	err = scanner.RefreshUntil(sctx)
 	cancel()
 	if err != nil {
 		_ = rdb.Close()

@@ -62,6 +62,22 @@ func (s *Scanner) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// RefreshUntil retries Refresh every 200 ms until it succeeds or ctx ends; a topic
+// created a moment ago may not be in every broker's metadata yet.
+func (s *Scanner) RefreshUntil(ctx context.Context) error {
+	for {
+		err := s.Refresh(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // Run refreshes the end offsets every interval until ctx ends. Failures are logged
 // and leave the previous snapshot, which stays a valid (older) lower bound.
 func (s *Scanner) Run(ctx context.Context, interval time.Duration) {

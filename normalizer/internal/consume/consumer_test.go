@@ -1,0 +1,187 @@
+package consume_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/normalizer/internal/consume"
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/schemas"
+	"github.com/courierhook/pipeline/schemas/shipment"
+)
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func TestIntegrationConsumer_sameWebhookThreeTimesYieldsOneEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{})
+	// Three deliveries of one webhook (the provider retried; the gateway received
+	// each at its own time), then one other event.
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0), komerce("K-1", "Dikirim", t0.Add(time.Minute)))
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0.Add(2*time.Minute)), komerce("K-1", "Selesai", t0.Add(3*time.Minute)))
+	h.processed(t, 4)
+
+	evs := h.events(t, 2)
+	require.Len(t, evs, 2)
+	assert.Equal(t, shipment.StatusInTransit, evs[0].Data.Status)
+	assert.Equal(t, shipment.StatusDelivered, evs[1].Data.Status)
+	assert.Equal(t, 2.0, testutil.ToFloat64(h.metrics.Duplicates.WithLabelValues("komerce")))
+}
+
+func TestIntegrationConsumer_poisonRecordGoesToDLQAndPartitionMovesOn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{})
+	poison := komerce("K-2", "Dikirim", t0)
+	poison.Value = []byte("{not json at all")
+	poison.Key = []byte("poison-key")
+	noProvider := komerce("K-3", "Dikirim", t0)
+	noProvider.Headers = noProvider.Headers[1:] // the provider header is missing
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0), poison, noProvider, komerce("K-4", "Selesai", t0))
+	h.processed(t, 4)
+
+	evs := h.events(t, 2)
+	require.Len(t, evs, 2)
+	assert.Equal(t, "komerce:K-1", evs[0].Subject)
+	assert.Equal(t, "komerce:K-4", evs[1].Subject, "the record behind the poison one was processed")
+
+	dl := h.k.ReadAll(t, h.dlq, 2, 30*time.Second)
+	require.Len(t, dl, 2)
+	assert.Equal(t, poison.Value, dl[0].Value, "original bytes")
+	assert.Equal(t, poison.Key, dl[0].Key, "original key")
+	for _, orig := range poison.Headers {
+		assert.Equal(t, orig.Value, broker.Header(dl[0], orig.Key), "original header %s", orig.Key)
+	}
+	assert.Equal(t, "invalid_json", string(broker.Header(dl[0], schemas.HeaderDLQReason)))
+	assert.Equal(t, h.raw+"/0/1", string(broker.Header(dl[0], schemas.HeaderDLQSource)))
+	assert.Equal(t, "normalizer", string(broker.Header(dl[0], schemas.HeaderDLQService)))
+	assert.NotEmpty(t, broker.Header(dl[0], schemas.HeaderDLQError))
+	_, err := time.Parse(time.RFC3339Nano, string(broker.Header(dl[0], schemas.HeaderDLQAt)))
+	assert.NoError(t, err)
+	assert.Equal(t, "unknown_provider", string(broker.Header(dl[1], schemas.HeaderDLQReason)))
+	assert.Equal(t, noProvider.Value, dl[1].Value)
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.DeadLettered.WithLabelValues("invalid_json")))
+}
+
+func TestIntegrationConsumer_olderEventAfterDeliveredDoesNotAdvance(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{})
+	h.produceRaw(t, komerce("K-1", "Selesai", t0))
+	h.processed(t, 1)
+	// Komerce bodies carry no provider time, so the gateway's receive time orders them.
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0.Add(-time.Hour)), komerce("K-9", "Dikirim", t0))
+	h.processed(t, 3)
+
+	evs := h.events(t, 3)
+	require.Len(t, evs, 3)
+	byStatus := map[string]shipment.Event{}
+	for _, e := range evs {
+		byStatus[e.Subject+"/"+string(e.Data.Status)] = e
+	}
+	assert.True(t, byStatus["komerce:K-1/delivered"].Data.Advances)
+	assert.False(t, byStatus["komerce:K-1/in_transit"].Data.Advances, "an older in_transit must not move a delivered shipment back")
+	assert.True(t, byStatus["komerce:K-9/in_transit"].Data.Advances)
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.NotAdvancing.WithLabelValues("komerce")))
+}
+
+func TestIntegrationConsumer_redisOutageDoesNotCommitOrLose(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2)
+	var fr flakyRedis
+	rdb := fr.client(h.r.Addr)
+	t.Cleanup(func() { _ = rdb.Close() })
+	h.start(t, options{rdb: rdb})
+	h.produceRaw(t, komerce("warmup", "Dikirim", t0))
+	h.processed(t, 1)
+
+	fr.setDown(true)
+	const n = 100
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = komerce(fmt.Sprintf("K-%03d", i), "Dikirim", t0)
+	}
+	h.produceRaw(t, msgs...)
+	require.Eventually(t, func() bool {
+		return testutil.ToFloat64(h.metrics.Retries.WithLabelValues("claim")) >= 3
+	}, 30*time.Second, 10*time.Millisecond, "the consumer retries while Redis is down")
+	committed := h.committed(t)
+	assert.Equal(t, int64(1), committed, "nothing past the warm-up record is committed during the outage")
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.RecordsIn.WithLabelValues("komerce")))
+
+	fr.setDown(false)
+	h.processed(t, n+1)
+	evs := h.events(t, n+1)
+	ids := map[string]bool{}
+	for _, e := range evs {
+		ids[e.ID] = true
+	}
+	assert.Len(t, evs, n+1)
+	assert.Len(t, ids, n+1, "every event exactly once")
+}
+
+// ackLost writes for real but reports failure the first times it is called, as
+// when the broker appended the batch and the acknowledgement was lost.
+type ackLost struct {
+	next  consume.Producer
+	fails atomic.Int32
+}
+
+func (a *ackLost) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	if err := a.next.WriteMessages(ctx, msgs...); err != nil {
+		return err
+	}
+	if a.fails.Add(-1) >= 0 {
+		return errors.New("acknowledgement lost (injected)")
+	}
+	return nil
+}
+
+func TestIntegrationConsumer_writeThatLandedButFailedIsNotDuplicated(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2)
+	al := &ackLost{}
+	al.fails.Store(2)
+	h.start(t, options{producer: func(p consume.Producer) consume.Producer { al.next = p; return al }})
+	const n = 50
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = komerce(fmt.Sprintf("K-%03d", i), "Dijemput", t0)
+	}
+	h.produceRaw(t, msgs...)
+	h.processed(t, n)
+	evs := h.events(t, n)
+	ids := map[string]bool{}
+	for _, e := range evs {
+		ids[e.ID] = true
+	}
+	assert.Len(t, evs, n, "the retried batch produced nothing twice")
+	assert.Len(t, ids, n)
+	assert.GreaterOrEqual(t, testutil.ToFloat64(h.metrics.Retries.WithLabelValues("produce")), 1.0)
+	assert.GreaterOrEqual(t, testutil.ToFloat64(h.metrics.Recovered), float64(n))
+}
+
+// committed sums the group's committed offsets on the raw topic.
+func (h *harness) committed(t *testing.T) int64 {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(h.k.Brokers...), Timeout: 10 * time.Second}
+	resp, err := c.OffsetFetch(t.Context(), &kafka.OffsetFetchRequest{GroupID: h.group, Topics: map[string][]int{h.raw: {0, 1}}})
+	require.NoError(t, err)
+	var sum int64
+	for _, p := range resp.Topics[h.raw] {
+		if p.CommittedOffset > 0 {
+			sum += p.CommittedOffset
+		}
+	}
+	return sum
+}
