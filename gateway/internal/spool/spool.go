@@ -517,7 +517,11 @@ func (s *Spool) ReadBatch(maxRecords int, maxBytes int64) ([]Entry, error) {
 				if len(out) > 0 {
 					return out, nil // deliver what is good first; the next call skips
 				}
-				return nil, s.skipCorrupt(Pos{Seq: seg.seq, Off: off}, seg.size, i == len(segs)-1, err)
+				skipped, serr := s.skipCorrupt(Pos{Seq: seg.seq, Off: off}, seg.size, i == len(segs)-1, err)
+				if serr != nil || !skipped {
+					return nil, serr
+				}
+				return s.ReadBatch(maxRecords, maxBytes) // the head moved to a later segment
 			}
 			off += size
 			total += size
@@ -539,18 +543,18 @@ func (s *Spool) ReadBatch(maxRecords int, maxBytes int64) ([]Entry, error) {
 // skipCorrupt moves the head past an unreadable region (bit rot: a torn tail is
 // already truncated by Open) and recounts what is left. The dropped bytes are
 // logged; the alternative, a forwarder stuck forever, loses everything after it.
-func (s *Spool) skipCorrupt(at Pos, end int64, active bool, cause error) error {
+func (s *Spool) skipCorrupt(at Pos, end int64, active bool, cause error) (bool, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.head != at {
-		return nil
+		return false, nil
 	}
-	if active {
+	if active && s.segs[len(s.segs)-1].seq == at.Seq {
 		// Later appends go to a fresh segment so they stay readable.
 		if err := s.rollLocked(false); err != nil {
-			return err
+			return false, err
 		}
 	}
 	s.log.Error("spool frame unreadable; skipping the rest of its segment",
@@ -575,7 +579,7 @@ func (s *Spool) skipCorrupt(at Pos, end int64, active bool, cause error) error {
 		s.bytes += b
 	}
 	s.segs = slices.DeleteFunc(s.segs, func(g segment) bool { return g.seq < next.Seq })
-	return s.writeCursor(s.head)
+	return true, s.writeCursor(s.head)
 }
 
 // count returns the readable frames and bytes of a whole segment (mu held).
