@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -128,34 +127,30 @@ func (a *App) replayOne(ctx context.Context, m kafka.Message, meta retry.Meta) e
 // readSnapshot reads every partition of topic from its first offset to the high
 // watermark at call time, ordered by partition then offset.
 func readSnapshot(ctx context.Context, cfg broker.Config, topic string) ([]kafka.Message, error) {
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	conn, err := kafka.DialContext(ctx, "tcp", cfg.Brokers[0])
 	if err != nil {
-		return nil, fmt.Errorf("reading metadata of %s: %w", topic, err)
+		return nil, fmt.Errorf("dialing kafka: %w", err)
 	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		if len(meta.Topics) == 1 {
-			err = meta.Topics[0].Error
-		}
-		return nil, fmt.Errorf("reading metadata of %s: %w", topic, errors.Join(err, errors.New("topic not found")))
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for _, p := range meta.Topics[0].Partitions {
-		req.Topics[topic] = append(req.Topics[topic], kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-	}
-	offs, err := client.ListOffsets(ctx, req)
+	parts, err := conn.ReadPartitions(topic)
+	_ = conn.Close()
 	if err != nil {
-		return nil, fmt.Errorf("listing offsets of %s: %w", topic, err)
+		return nil, fmt.Errorf("reading partitions of %s: %w", topic, err)
 	}
 	var out []kafka.Message
-	for _, po := range offs.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("listing offsets of %s/%d: %w", topic, po.Partition, po.Error)
+	for _, p := range parts {
+		lc, err := kafka.DialLeader(ctx, "tcp", cfg.Brokers[0], topic, p.ID)
+		if err != nil {
+			return nil, fmt.Errorf("dialing leader of %s/%d: %w", topic, p.ID, err)
 		}
-		if po.LastOffset <= po.FirstOffset {
+		first, last, err := lc.ReadOffsets()
+		_ = lc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading offsets of %s/%d: %w", topic, p.ID, err)
+		}
+		if last <= first {
 			continue
 		}
-		msgs, err := readRange(ctx, cfg, topic, po.Partition, po.FirstOffset, po.LastOffset)
+		msgs, err := readRange(ctx, cfg, topic, p.ID, first, last)
 		if err != nil {
 			return nil, err
 		}

@@ -80,8 +80,8 @@ func TestTable_Match(t *testing.T) {
 			e.Data.ServiceType, e.Data.Courier.Company = shipment.ServiceExpress, "SiCepat"
 		}, nil},
 		"out of order event skips the merchant": {func(e *shipment.Event) { e.Data.Advances = false }, nil},
-		"unknown status skips the merchant": {func(e *shipment.Event) { e.Data.Status = shipment.StatusUnknown }, nil},
-		"unknown provider skips the merchant": {func(e *shipment.Event) { e.Data.Provider = "other" }, nil},
+		"unknown status skips the merchant":     {func(e *shipment.Event) { e.Data.Status = shipment.StatusUnknown }, nil},
+		"unknown provider skips the merchant":   {func(e *shipment.Event) { e.Data.Provider = "other" }, nil},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
