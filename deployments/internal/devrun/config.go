@@ -34,11 +34,12 @@ type Config struct {
 	// GatewayAddr is the gateway's webhook listener.
 	GatewayAddr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 	// GatewayOpsAddr, NormalizerOpsAddr and DispatcherOpsAddr are the services'
-	// ops listeners (/healthz, /readyz, /metrics). They differ so the three can run
-	// on one host.
-	GatewayOpsAddr    string `env:"GATEWAY_OPS_ADDR" envDefault:"127.0.0.1:9464"`
-	NormalizerOpsAddr string `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9465"`
-	DispatcherOpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9466"`
+	// ops listeners (/healthz, /readyz, /metrics). The services' own defaults
+	// (:9091, :9091, :9090) collide on one host, so devrun gives each its own
+	// loopback port.
+	GatewayOpsAddr    string `env:"GATEWAY_OPS_ADDR" envDefault:"127.0.0.1:9091"`
+	NormalizerOpsAddr string `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9095"`
+	DispatcherOpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9096"`
 	// RoutesFile is the dispatcher's routing rules, relative to the repository root
 	// unless absolute; used only when the file exists.
 	RoutesFile string `env:"DISPATCHER_ROUTES_FILE" envDefault:"dispatcher/routes.example.yaml"`
