@@ -258,8 +258,8 @@ func dashPlaceOf(pl dashPlace, c dashContact) *shipment.Place {
 		Name:      name,
 		Phone:     c.Phone.String(),
 		Address:   pl.Address.String(),
-		Latitude:  pl.Coordinates.Latitude.ptr(),
-		Longitude: pl.Coordinates.Longitude.ptr(),
+		Latitude:  pl.Coordinates.Latitude.lat(),
+		Longitude: pl.Coordinates.Longitude.lon(),
 	}
 	if out == (shipment.Place{}) {
 		return nil

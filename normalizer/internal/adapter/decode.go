@@ -120,14 +120,20 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ptr returns a pointer to the value when present.
-func (f flexFloat) ptr() *float64 {
-	if !f.OK {
+// within returns a pointer to the value when present and inside [-limit, limit]:
+// a latitude beyond 90 or a longitude beyond 180 is provider garbage, dropped
+// rather than passed on.
+func (f flexFloat) within(limit float64) *float64 {
+	if !f.OK || f.V < -limit || f.V > limit {
 		return nil
 	}
 	v := f.V
 	return &v
 }
+
+// lat and lon are the coordinate forms of within.
+func (f flexFloat) lat() *float64 { return f.within(90) }
+func (f flexFloat) lon() *float64 { return f.within(180) }
 
 // jakarta is Asia/Jakarta as a fixed offset. Indonesia has had no daylight
 // saving since 1964, so UTC+7 is exact and needs no tzdata on the host.

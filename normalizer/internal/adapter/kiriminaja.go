@@ -324,7 +324,7 @@ func (p *kiriminajaPlace) place() *shipment.Place {
 	}
 	out := shipment.Place{
 		Name: p.Name.String(), Phone: p.Phone.String(), Address: p.Address.String(),
-		Latitude: p.Latitude.ptr(), Longitude: p.Longitude.ptr(),
+		Latitude: p.Latitude.lat(), Longitude: p.Longitude.lon(),
 	}
 	if out == (shipment.Place{}) {
 		return nil
