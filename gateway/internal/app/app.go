@@ -183,14 +183,14 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	var fwdDone sync.WaitGroup
 	if a.durable != nil {
+		// Create the raw topic before taking traffic, so the first writes do not
+		// fail on a missing topic; a broker that is down is covered by the spool.
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := broker.EnsureTopics(tctx, a.cfg.Broker.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions}); err != nil {
+			a.log.Warn("could not ensure the raw topic exists (kafka down?); requests spool until it is back", zap.Error(err))
+		}
+		cancel()
 		fwdDone.Go(func() { _ = a.durable.RunForwarder(fwdCtx) })
-		wg.Go(func() {
-			tctx, cancel := context.WithTimeout(fwdCtx, 10*time.Second)
-			defer cancel()
-			if err := broker.EnsureTopics(tctx, a.cfg.Broker.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions}); err != nil {
-				a.log.Warn("could not ensure the raw topic exists (kafka down?); spooling covers it", zap.Error(err))
-			}
-		})
 	}
 	a.ops.SetReady(true)
 	a.log.Info("gateway serving", zap.String("addr", a.Addr()), zap.String("ops_addr", a.OpsAddr()), zap.Bool("publish", a.cfg.Publish))

@@ -171,7 +171,7 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 				continue
 			}
 			if len(entries) == 0 {
-				d.maybeResumeDirect()
+				d.catchUp(ctx)
 				select {
 				case <-ctx.Done():
 					return nil
@@ -206,20 +206,53 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 			d.log.Error("committing spool cursor", zap.Error(err))
 		}
 		d.m.Forwarded.Add(float64(len(pending)))
+		caughtUp := len(pending) < d.opts.ForwardBatch
 		pending = nil
+		if caughtUp {
+			d.catchUp(ctx)
+		}
 	}
 }
 
-// maybeResumeDirect switches back to direct Kafka writes once the spool is
-// empty and no append is in flight.
-func (d *Durable) maybeResumeDirect() {
+// catchUp switches back to direct Kafka writes. Under steady traffic the spool
+// is never empty on its own (new records keep arriving while spooling), so once
+// the forwarder is near the tail it briefly stops new publishes (the gate),
+// forwards the few records left, and flips the mode with the spool empty. The
+// pause is one Kafka write of at most one batch; if that write fails the mode
+// stays spooling and nothing changes.
+func (d *Durable) catchUp(ctx context.Context) {
 	if !d.spooling.Load() {
 		return
 	}
 	d.gate.Lock()
 	defer d.gate.Unlock()
-	if d.sp.Len() == 0 && d.spooling.Swap(false) {
-		d.log.Info("spool drained; publishing directly to kafka again")
+	for ctx.Err() == nil {
+		entries, err := d.sp.ReadBatch(d.opts.ForwardBatch, 4<<20)
+		if err != nil {
+			return
+		}
+		if len(entries) == 0 {
+			if d.sp.Len() == 0 && d.spooling.Swap(false) {
+				d.log.Info("spool drained; publishing directly to kafka again")
+			}
+			return
+		}
+		msgs := make([]kafka.Message, len(entries))
+		for i, e := range entries {
+			msgs[i] = toMessage(e.Record)
+		}
+		wctx, cancel := context.WithTimeout(ctx, d.opts.AckTimeout)
+		err = d.w.WriteMessages(wctx, msgs...)
+		cancel()
+		if err != nil {
+			d.m.PublishErrors.WithLabelValues("forward").Inc()
+			return
+		}
+		if err := d.sp.Commit(entries); err != nil {
+			d.log.Error("committing spool cursor", zap.Error(err))
+			return
+		}
+		d.m.Forwarded.Add(float64(len(entries)))
 	}
 }
 
