@@ -65,8 +65,8 @@ type (
 				Spec struct {
 					Containers []container `json:"containers"`
 					Volumes    []struct {
-						Name      string                `json:"name"`
-						EmptyDir  *struct{}             `json:"emptyDir"`
+						Name      string                 `json:"name"`
+						EmptyDir  *struct{}              `json:"emptyDir"`
 						ConfigMap *struct{ Name string } `json:"configMap"`
 					} `json:"volumes"`
 				} `json:"spec"`
