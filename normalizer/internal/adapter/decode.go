@@ -25,6 +25,11 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		// The decoder has validated b; a string without escapes is its bytes.
+		if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
+			*f = flexString(strings.TrimSpace(string(b[1 : len(b)-1])))
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -212,10 +217,13 @@ func decodeBody(provider string, body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Permanent(ReasonInvalidJSON, "decoding %s payload: empty body", provider)
 	}
-	if !json.Valid(body) {
-		return Permanent(ReasonInvalidJSON, "decoding %s payload: body is not valid JSON", provider)
-	}
 	if err := json.Unmarshal(body, v); err != nil {
+		// Unmarshal checks the whole document before decoding, so a syntax
+		// error means the bytes are not JSON at all.
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return Permanent(ReasonInvalidJSON, "decoding %s payload: body is not valid JSON: %v", provider, err)
+		}
 		return &Error{Reason: ReasonUnsupportedShape, Err: fmt.Errorf("decoding %s payload: %w", provider, err)}
 	}
 	return nil
