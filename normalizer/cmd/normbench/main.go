@@ -1,0 +1,238 @@
+// Command normbench measures end-to-end canonical events per second through real
+// Kafka and Redis, next to a plain kafka-go consume → produce → commit loop over
+// the same raw records in the same batch sizes, and prints both and their ratio.
+//
+//	KAFKA_BROKERS=127.0.0.1:9092 REDIS_ADDR=127.0.0.1:6379 go run ./cmd/normbench -n 100000
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/courierhook/pipeline/normalizer/internal/consume"
+	"github.com/courierhook/pipeline/normalizer/internal/dedup"
+	"github.com/courierhook/pipeline/normalizer/internal/inflight"
+	"github.com/courierhook/pipeline/normalizer/internal/state"
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/schemas"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	n := flag.Int("n", 100000, "raw records")
+	partitions := flag.Int("partitions", 6, "partitions per topic")
+	batch := flag.Int("batch", 1000, "records per batch (both loops)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the normalizer run to this file")
+	flag.Parse()
+	profile = *cpuprofile
+	brokers := strings.Split(env("KAFKA_BROKERS", "127.0.0.1:9092"), ",")
+	cfg := broker.Config{Brokers: brokers, ClientID: "normbench"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	run := "normbench." + uuid.NewString()[:8]
+	raw, plainOut, canon, dlq := run+".raw", run+".plain", run+".canonical", run+".dlq"
+	if err := broker.EnsureTopics(ctx, brokers,
+		broker.TopicSpec{Name: raw, Partitions: *partitions}, broker.TopicSpec{Name: plainOut, Partitions: *partitions},
+		broker.TopicSpec{Name: canon, Partitions: *partitions}, broker.TopicSpec{Name: dlq, Partitions: 1}); err != nil {
+		return err
+	}
+	defer deleteTopics(brokers, raw, plainOut, canon, dlq)
+
+	if err := fill(ctx, cfg, raw, *n); err != nil {
+		return err
+	}
+	plain, err := plainLoop(ctx, cfg, raw, plainOut, run+".plain-group", *n, *batch)
+	if err != nil {
+		return err
+	}
+	norm, err := normalizerLoop(ctx, cfg, raw, canon, dlq, run, *n, *batch)
+	if err != nil {
+		return err
+	}
+	pr, nr := float64(*n)/plain.Seconds(), float64(*n)/norm.Seconds()
+	fmt.Printf("records=%d partitions=%d batch=%d\n", *n, *partitions, *batch)
+	fmt.Printf("plain kafka-go loop:   %8.0f records/s (%s)\n", pr, plain.Round(time.Millisecond))
+	fmt.Printf("normalizer end-to-end: %8.0f events/s  (%s)\n", nr, norm.Round(time.Millisecond))
+	fmt.Printf("ratio normalizer/plain: %.2f\n", nr/pr)
+	return nil
+}
+
+var profile string
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func deleteTopics(brokers []string, topics ...string) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	_, _ = c.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: topics})
+}
+
+func fill(ctx context.Context, cfg broker.Config, topic string, n int) error {
+	w := broker.NewWriter(cfg, topic, nil, broker.WriterOptions{})
+	defer w.Close()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for start := 0; start < n; start += 5000 {
+		msgs := make([]kafka.Message, 0, 5000)
+		for i := start; i < min(start+5000, n); i++ {
+			id := fmt.Sprintf("KOM-%08d", i)
+			msgs = append(msgs, kafka.Message{
+				Key:   []byte(id),
+				Value: []byte(fmt.Sprintf(`{"order_no":%q,"cnote":"JNE%08d","status":"Dikirim"}`, id, i)),
+				Headers: []kafka.Header{
+					{Key: schemas.HeaderProvider, Value: []byte("komerce")},
+					{Key: schemas.HeaderReceivedAt, Value: []byte(now)},
+				},
+			})
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			return fmt.Errorf("filling raw topic: %w", err)
+		}
+	}
+	return nil
+}
+
+// plainLoop is the baseline: fetch a batch, write it, commit it. No mapping, no Redis.
+func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n, batch int) (time.Duration, error) {
+	r := broker.NewReader(cfg, group, []string{raw}, nil, broker.ReaderOptions{})
+	defer r.Close()
+	w := broker.NewWriter(cfg, out, nil, broker.WriterOptions{MaxAttempts: 1})
+	defer w.Close()
+	var start time.Time
+	done := 0
+	for done < n {
+		msgs := make([]kafka.Message, 0, batch)
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		msgs = append(msgs, m)
+		lctx, lcancel := context.WithTimeout(ctx, 5*time.Millisecond)
+		for len(msgs) < batch {
+			m, err := r.FetchMessage(lctx)
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		lcancel()
+		outMsgs := make([]kafka.Message, len(msgs))
+		for i, m := range msgs {
+			outMsgs[i] = kafka.Message{Key: m.Key, Value: m.Value, Headers: m.Headers}
+		}
+		if err := w.WriteMessages(ctx, outMsgs...); err != nil {
+			return 0, err
+		}
+		if err := r.CommitMessages(ctx, broker.LastPerPartition(msgs)...); err != nil {
+			return 0, err
+		}
+		done += len(msgs)
+	}
+	return time.Since(start), nil
+}
+
+// countingFetcher notes when the first record was fetched.
+type countingFetcher struct {
+	*kafka.Reader
+	first chan struct{}
+	once  bool
+}
+
+func (c *countingFetcher) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	m, err := c.Reader.FetchMessage(ctx)
+	if err == nil && !c.once {
+		c.once = true
+		close(c.first)
+	}
+	return m, err
+}
+
+func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run string, n, batch int) (time.Duration, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: env("REDIS_ADDR", "127.0.0.1:6379")})
+	defer rdb.Close()
+	prefix := run + ":"
+	defer func() {
+		iter := rdb.Scan(context.Background(), 0, prefix+"*", 5000).Iterator()
+		for iter.Next(context.Background()) {
+			rdb.Del(context.Background(), iter.Val())
+		}
+	}()
+	r := broker.NewReader(cfg, run+".normalizer", []string{raw}, nil, broker.ReaderOptions{})
+	defer r.Close()
+	w := broker.NewWriter(cfg, "", nil, broker.WriterOptions{MaxAttempts: 1})
+	defer w.Close()
+	scanner := inflight.NewScanner(cfg.Brokers, canon, consume.HeaderEventID, nil)
+	if err := scanner.RefreshUntil(ctx); err != nil {
+		return 0, err
+	}
+	metrics := consume.NewMetrics(nil)
+	f := &countingFetcher{Reader: r, first: make(chan struct{})}
+	c, err := consume.New(consume.Config{
+		CanonicalTopic: canon, DLQTopic: dlq, BatchSize: batch, Linger: 5 * time.Millisecond,
+		Lease: 30 * time.Second, RedisTimeout: 3 * time.Second,
+	}, consume.Deps{
+		Fetcher: f, Producer: w,
+		Dedup:    dedup.NewRedis(rdb, prefix, time.Hour),
+		States:   state.NewRedis(rdb, prefix, time.Hour),
+		Claims:   inflight.NewClaims(rdb, prefix, run, 30*time.Second, time.Hour),
+		Recovery: scanner, Metrics: metrics,
+	})
+	if err != nil {
+		return 0, err
+	}
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(cctx) }()
+	select {
+	case <-f.first:
+	case err := <-errc:
+		return 0, err
+	}
+	if profile != "" {
+		pf, err := os.Create(profile)
+		if err != nil {
+			return 0, err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return 0, err
+		case <-tick.C:
+		}
+		if processed(metrics) >= float64(n) {
+			return time.Since(start), nil
+		}
+	}
+}
