@@ -29,7 +29,7 @@ const (
 const (
 	DefaultTimeout     = 5 * time.Second
 	DefaultConcurrency = 4
-	DefaultQueue       = 100
+	DefaultQueue       = 1000
 	DefaultFailures    = 5
 	DefaultOpenFor     = 30 * time.Second
 )
@@ -75,7 +75,7 @@ type SinkSpec struct {
 	Concurrency int `yaml:"concurrency"`
 	// Queue is the per-lane backlog. A delivery that finds its lane's queue full
 	// goes to the first retry topic at once instead of blocking the partition.
-	// Default 100.
+	// Default 1000.
 	Queue int `yaml:"queue"`
 	// Breaker configures the sink's circuit breaker.
 	Breaker BreakerSpec `yaml:"breaker"`
