@@ -65,3 +65,26 @@ infra-up: ## start a real Kafka 4.x (KRaft, 127.0.0.1:9092) and Redis (127.0.0.1
 .PHONY: infra-down
 infra-down: ## stop exactly the Kafka and Redis that infra-up started
 	@bash scripts/infra-down.sh
+
+# ---- run and operate (deployments/README.md) ----------------------------------
+
+# KAFKA_BROKERS/REDIS_ADDR exported above because `make infra-up` ran are for the
+# tests; `make run` uses a broker/Redis only when you set them yourself.
+DEVRUN_UNSET := $(if $(filter file,$(origin KAFKA_BROKERS)),-u KAFKA_BROKERS) $(if $(filter file,$(origin REDIS_ADDR)),-u REDIS_ADDR)
+
+.PHONY: run
+run: build ## start the whole pipeline locally: embedded Kafka + Redis unless you set KAFKA_BROKERS/REDIS_ADDR (Ctrl-C stops it)
+	@cd deployments && go build -o ../bin/devrun ./cmd/devrun
+	@exec env $(DEVRUN_UNSET) bin/devrun
+
+.PHONY: demo
+demo: ## with `make run` up: post every seed payload and print the canonical events as they arrive
+	@cd deployments && go run ./cmd/demo $(DEMO_FLAGS)
+
+.PHONY: up
+up: ## docker compose: build the images and start Kafka, Redis and the three services, waiting for health
+	docker compose up --build --detach --wait
+
+.PHONY: down
+down: ## docker compose: stop everything and delete its volumes (Kafka data, Redis, gateway spool)
+	docker compose down --volumes --remove-orphans

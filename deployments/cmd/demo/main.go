@@ -37,6 +37,7 @@ func run() error {
 	timeout := flag.Duration("timeout", 60*time.Second, "give up after this long")
 	idle := flag.Duration("idle", 8*time.Second, "stop after no event arrived for this long")
 	only := flag.String("provider", "", "post only this provider's payloads")
+	all := flag.Bool("all", false, "post the normalizer's whole fixture set (seed, drift, edge and poison cases) instead of the seed examples")
 	flag.Parse()
 
 	root, err := workspace.Root("")
@@ -72,7 +73,11 @@ func run() error {
 		opts.Brokers = strings.Split(*brokers, ",")
 	}
 
-	payloads, dir, err := seed.Payloads(root)
+	dirs := seed.FixtureDirs
+	if *all {
+		dirs = []string{seed.NormalizerFixtures}
+	}
+	payloads, dir, err := seed.Payloads(root, dirs...)
 	if err != nil {
 		return err
 	}

@@ -41,8 +41,12 @@ type Config struct {
 	NormalizerOpsAddr string `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9095"`
 	DispatcherOpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9096"`
 	// RoutesFile is the dispatcher's routing rules, relative to the repository root
-	// unless absolute; used only when the file exists.
-	RoutesFile string `env:"DISPATCHER_ROUTES_FILE" envDefault:"dispatcher/routes.example.yaml"`
+	// unless absolute. The default sends everything to local sinks only: two
+	// topics on the broker and devrun's webhook receiver.
+	RoutesFile string `env:"DISPATCHER_ROUTES_FILE" envDefault:"deployments/devrun/routes.yaml"`
+	// SinkPort is the port of devrun's local webhook receiver on 127.0.0.1 (a free
+	// one when taken). devrun/routes.yaml delivers to it via ${DEVRUN_SINK_URL}.
+	SinkPort int `env:"DEVRUN_SINK_PORT" envDefault:"18090"`
 	// LogLevel and LogFormat apply to devrun and are the children's defaults.
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"console"`
@@ -59,6 +63,8 @@ func (c *Config) Validate() error {
 	checks := []error{
 		config.Check(c.KafkaPort >= 0 && c.KafkaPort < 65536, "DEVRUN_KAFKA_PORT", "a port number"),
 		config.Check(c.RedisPort >= 0 && c.RedisPort < 65536, "DEVRUN_REDIS_PORT", "a port number"),
+		config.Check(c.SinkPort >= 0 && c.SinkPort < 65536, "DEVRUN_SINK_PORT", "a port number"),
+		config.Check(c.RoutesFile != "", "DISPATCHER_ROUTES_FILE", "a routes file"),
 		config.Check(c.Partitions > 0, "DEVRUN_PARTITIONS", "at least 1"),
 		config.Check(c.BinDir != "", "DEVRUN_BIN_DIR", "a directory"),
 		config.Check(c.GatewayAddr != "", "GATEWAY_ADDR", "host:port"),

@@ -106,6 +106,13 @@ func (l *Launcher) Run(ctx context.Context) (err error) {
 	}
 	log.Info("topics ready", zap.Strings("brokers", st.KafkaBrokers))
 
+	sink, err := startSink(cfg.SinkPort, newSinkLogger(out, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	st.SinkURL = sink.URL()
+
 	env, err := l.childEnv(st)
 	if err != nil {
 		return err
@@ -192,11 +199,15 @@ func (l *Launcher) childEnv(st State) ([]string, error) {
 		"DISPATCHER_OPS_ADDR="+cfg.DispatcherOpsAddr,
 	)
 	env = append(env, cfg.Credentials.Env()...)
-	if routes := workspace.Abs(l.Root, cfg.RoutesFile); routes != "" {
-		if _, err := os.Stat(routes); err == nil {
-			env = append(env, "DISPATCHER_ROUTES_FILE="+routes)
-		}
+	routes := workspace.Abs(l.Root, cfg.RoutesFile)
+	if _, err := os.Stat(routes); err != nil {
+		return nil, fmt.Errorf("dispatcher routes file: %w", err)
 	}
+	env = append(env,
+		"DISPATCHER_ROUTES_FILE="+routes,
+		"DEVRUN_SINK_URL="+st.SinkURL,
+		"DEVRUN_SINK_SECRET="+SinkSecret,
+	)
 	return env, nil
 }
 
@@ -251,6 +262,7 @@ func (l *Launcher) banner(out io.Writer, st State, took time.Duration) {
 		fmt.Sprintf("  ops       %s/readyz  %s/metrics", st.GatewayOpsURL, st.GatewayOpsURL),
 		fmt.Sprintf("  kafka     %s (%s)", strings.Join(st.KafkaBrokers, ","), kafka),
 		fmt.Sprintf("  redis     %s (%s)", st.RedisAddr, redis),
+		fmt.Sprintf("  sink      %s (signed deliveries are logged as \"sink | ...\")", st.SinkURL),
 		"  try:      make demo        (in another terminal)",
 		"  stop:     Ctrl-C",
 	}
@@ -259,6 +271,15 @@ func (l *Launcher) banner(out io.Writer, st State, took time.Duration) {
 		b.WriteString(p + line + "\n")
 	}
 	_, _ = io.WriteString(out, b.String())
+}
+
+// newSinkLogger logs the webhook receiver's lines under the "sink" prefix.
+func newSinkLogger(out *lockedWriter, level string) *zap.Logger {
+	log, err := newLogger(level, newPrefixWriter("sink", prefixWidth, out))
+	if err != nil {
+		return zap.NewNop()
+	}
+	return log
 }
 
 // newLogger writes devrun's own lines through w with zap's console encoder.

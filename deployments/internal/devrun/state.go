@@ -19,6 +19,7 @@ type State struct {
 	GatewayURL     string   `json:"gateway_url"`
 	GatewayOpsURL  string   `json:"gateway_ops_url"`
 	CanonicalTopic string   `json:"canonical_topic"`
+	SinkURL        string   `json:"sink_url"`
 }
 
 // WriteState writes s to path atomically.

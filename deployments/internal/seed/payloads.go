@@ -9,13 +9,19 @@ import (
 	"strings"
 )
 
-// FixtureDirs are the fixture folders, relative to the repository root, in the
-// order they are tried: the normalizer's adapter fixtures (one folder per provider,
-// <case>.json beside <case>.golden.json), then the gateway's provider fixtures.
-var FixtureDirs = []string{
-	"normalizer/internal/adapter/testdata",
-	"gateway/internal/provider/testdata",
-}
+// Fixture folders, relative to the repository root, one sub-folder per provider.
+const (
+	// GatewayFixtures holds the example payloads of the providers' documentation
+	// (shared/seeds), verbatim: the seed examples.
+	GatewayFixtures = "gateway/internal/provider/testdata"
+	// NormalizerFixtures holds the normalizer's golden-test inputs: the seed
+	// examples plus drift, edge and poison cases (<case>.json beside
+	// <case>.golden.json). Poison cases end in the dead-letter topic.
+	NormalizerFixtures = "normalizer/internal/adapter/testdata"
+)
+
+// FixtureDirs are the folders Payloads tries by default, in order.
+var FixtureDirs = []string{GatewayFixtures, NormalizerFixtures}
 
 // ErrNoPayloads means none of FixtureDirs holds any payload.
 var ErrNoPayloads = errors.New("no seed payloads found")
@@ -33,10 +39,13 @@ type Payload struct {
 }
 
 // Payloads reads every <provider>/<case>.json (not *.golden.json, not
-// *.expected.json) from the first of FixtureDirs under root that holds any, sorted
-// by provider then name. dir reports which folder was used.
-func Payloads(root string) (payloads []Payload, dir string, err error) {
-	for _, rel := range FixtureDirs {
+// *.expected.json) from the first of dirs (default FixtureDirs) under root that
+// holds any, sorted by provider then name. dir reports which folder was used.
+func Payloads(root string, dirs ...string) (payloads []Payload, dir string, err error) {
+	if len(dirs) == 0 {
+		dirs = FixtureDirs
+	}
+	for _, rel := range dirs {
 		dir = filepath.Join(root, rel)
 		payloads, err = readDir(dir)
 		if err != nil {
@@ -46,7 +55,7 @@ func Payloads(root string) (payloads []Payload, dir string, err error) {
 			return payloads, dir, nil
 		}
 	}
-	return nil, "", fmt.Errorf("%w under %s (looked in %s)", ErrNoPayloads, root, strings.Join(FixtureDirs, ", "))
+	return nil, "", fmt.Errorf("%w under %s (looked in %s)", ErrNoPayloads, root, strings.Join(dirs, ", "))
 }
 
 func readDir(dir string) ([]Payload, error) {
