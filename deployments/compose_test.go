@@ -97,9 +97,17 @@ func TestCompose_AppServices(t *testing.T) {
 			assert.Equal(t, types.ServiceConditionCompletedSuccessfully, svc.DependsOn["kafka-init"].Condition, "waits for the topics")
 			assert.Equal(t, "kafka:9092", env(svc, "KAFKA_BROKERS"))
 
-			// Every variable set must be one the service reads: a renamed variable
-			// would otherwise be silently ignored.
+			// Every variable set must be one the service reads (or one its mounted
+			// routes file references as ${VAR}): a renamed variable would otherwise
+			// be silently ignored.
 			declared := serviceEnv(t, root, name)
+			for _, v := range svc.Volumes {
+				if b, err := os.ReadFile(v.Source); err == nil {
+					for _, m := range regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`).FindAllStringSubmatch(string(b), -1) {
+						declared[m[1]] = true
+					}
+				}
+			}
 			for k := range svc.Environment {
 				assert.True(t, declared[k], "%s sets %s, which %s does not read", name, k, name)
 			}
@@ -130,6 +138,7 @@ func TestCompose_AppServices(t *testing.T) {
 	require.Len(t, disp.Volumes, 1)
 	assert.Equal(t, env(disp, "DISPATCHER_ROUTES_FILE"), disp.Volumes[0].Target)
 	assert.FileExists(t, disp.Volumes[0].Source, "routes file mounted into the dispatcher")
+	assert.True(t, strings.HasPrefix(env(disp, "MERCHANT_WEBHOOK_SECRET_NEXT"), "whsec_"), "interpolated demo default")
 }
 
 // TestDockerfiles checks what `docker build` would need, by reading: there is no
