@@ -144,6 +144,11 @@ type ReaderOptions struct {
 	// StartAtLatest starts a group with no committed offset at the end instead of
 	// the beginning. Default false: a new group reads everything retained.
 	StartAtLatest bool
+	// SessionTimeout is how long the group coordinator waits for heartbeats before
+	// it gives a dead member's partitions to the others: the pause after a crash.
+	// Too low and a GC pause or a slow broker causes needless rebalances. Default
+	// 10 s (heartbeats every 3 s; the broker's minimum is 6 s).
+	SessionTimeout time.Duration
 }
 
 // NewReader returns a consumer-group reader that never commits on its own:
@@ -158,6 +163,9 @@ func NewReader(cfg Config, group string, topics []string, log *zap.Logger, opts 
 	}
 	if opts.QueueCapacity == 0 {
 		opts.QueueCapacity = 1000
+	}
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = 10 * time.Second
 	}
 	start := kafka.FirstOffset
 	if opts.StartAtLatest {
@@ -174,7 +182,7 @@ func NewReader(cfg Config, group string, topics []string, log *zap.Logger, opts 
 		StartOffset:           start,
 		CommitInterval:        0,
 		HeartbeatInterval:     3 * time.Second,
-		SessionTimeout:        30 * time.Second,
+		SessionTimeout:        opts.SessionTimeout,
 		RebalanceTimeout:      30 * time.Second,
 		JoinGroupBackoff:      time.Second,
 		ReadBackoffMin:        50 * time.Millisecond,
