@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark the gateway with real Kafka vs. publishing disabled, in one run.
-# Usage (from gateway/): KAFKA_BROKERS=127.0.0.1:9092 scripts/bench.sh [duration]
+# Usage (from gateway/): KAFKA_BROKERS=127.0.0.1:9092 ROUNDS=2 scripts/bench.sh [duration]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-15s}
@@ -27,6 +27,10 @@ run_mode() { # $1 = label, $2 = GATEWAY_PUBLISH
   echo "gateway warnings/errors logged: $(grep -c '"level":"\(warn\|error\)"' "$OUT/$1.log" || true)"
   grep -m3 '"level":"\(warn\|error\)"' "$OUT/$1.log" | cut -c1-300 || true
 }
-run_mode kafka true
-run_mode disabled false
+# Modes alternate so machine noise (other processes) hits both alike.
+for round in $(seq "${ROUNDS:-1}"); do
+  echo "##### round $round  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+  run_mode kafka true
+  run_mode disabled false
+done
 rm -rf "$OUT"

@@ -80,7 +80,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*App, error) {
 	m := metrics.New(a.ops.Registry())
 	var pub httpapi.Publisher
 	if cfg.Publish {
-		a.writer = broker.NewWriter(cfg.Broker, cfg.Topic, log, broker.WriterOptions{BatchTimeout: cfg.BatchTimeout})
+		a.writer = broker.NewWriter(cfg.Broker, cfg.Topic, log, broker.WriterOptions{BatchTimeout: cfg.BatchTimeout, NoCompression: cfg.Compression == "none"})
 		if o.transport != nil {
 			a.writer.Transport = o.transport
 		}

@@ -22,7 +22,8 @@ type Config struct {
 	TopicPartitions int           `env:"GATEWAY_RAW_TOPIC_PARTITIONS" envDefault:"6"`
 	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	AckTimeout      time.Duration `env:"GATEWAY_ACK_TIMEOUT" envDefault:"2s"`
-	BatchTimeout    time.Duration `env:"GATEWAY_KAFKA_BATCH_TIMEOUT" envDefault:"2ms"`
+	BatchTimeout    time.Duration `env:"GATEWAY_KAFKA_BATCH_TIMEOUT" envDefault:"500us"`
+	Compression     string        `env:"GATEWAY_KAFKA_COMPRESSION" envDefault:"snappy"`
 	SpoolDir        string        `env:"GATEWAY_SPOOL_DIR" envDefault:"./data/spool"`
 	SpoolMaxBytes   int64         `env:"GATEWAY_SPOOL_MAX_BYTES" envDefault:"268435456"`
 	SpoolSegment    int64         `env:"GATEWAY_SPOOL_SEGMENT_BYTES" envDefault:"16777216"`
@@ -45,6 +46,7 @@ func (c *Config) Validate() error {
 		config.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "> 0"),
 		config.Check(c.AckTimeout > 0, "GATEWAY_ACK_TIMEOUT", "> 0"),
 		config.Check(c.BatchTimeout > 0 && c.BatchTimeout < c.AckTimeout, "GATEWAY_KAFKA_BATCH_TIMEOUT", "> 0 and below GATEWAY_ACK_TIMEOUT"),
+		config.Check(c.Compression == "snappy" || c.Compression == "none", "GATEWAY_KAFKA_COMPRESSION", "snappy or none"),
 		config.Check(!c.Publish || c.SpoolDir != "", "GATEWAY_SPOOL_DIR", "a directory"),
 		config.Check(c.SpoolMaxBytes >= 1<<20, "GATEWAY_SPOOL_MAX_BYTES", ">= 1 MiB"),
 		config.Check(c.SpoolSegment >= 64<<10 && c.SpoolSegment <= c.SpoolMaxBytes, "GATEWAY_SPOOL_SEGMENT_BYTES", ">= 64 KiB and <= GATEWAY_SPOOL_MAX_BYTES"),
