@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -212,13 +213,29 @@ func DebugLogger(log *zap.Logger) kafka.Logger {
 }
 
 // ErrorLogger routes kafka-go's error logs to zap at warn level: kafka-go retries
-// most of them itself, and the caller logs the error it finally returns.
+// most of them itself, and the caller logs the error it finally returns. Read
+// timeouts on idle fetches ("i/o timeout") and cancellations during shutdown are
+// routine (kafka-go reconnects at once), so they go to debug instead of filling
+// the log with warnings an operator cannot act on.
 func ErrorLogger(log *zap.Logger) kafka.Logger {
 	if log == nil {
 		return nil
 	}
 	s := log.Named("kafka-go").Sugar()
-	return kafka.LoggerFunc(func(msg string, args ...any) { s.Warnf(msg, args...) })
+	return kafka.LoggerFunc(func(msg string, args ...any) {
+		text := fmt.Sprintf(msg, args...)
+		if routine(text) {
+			s.Debug(text)
+			return
+		}
+		s.Warn(text)
+	})
+}
+
+func routine(text string) bool {
+	return strings.Contains(text, "i/o timeout") ||
+		strings.Contains(text, "context canceled") ||
+		strings.Contains(text, "use of closed network connection")
 }
 
 // Header returns the value of the first header named key, or nil.

@@ -6,6 +6,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/testkit"
@@ -48,4 +50,15 @@ func TestIntegrationEnsureTopics_Idempotent(t *testing.T) {
 	parts, err := conn.ReadPartitions(name)
 	require.NoError(t, err)
 	assert.Len(t, parts, 4)
+}
+
+func TestErrorLogger_RoutineErrorsAtDebug(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	l := broker.ErrorLogger(zap.New(core))
+	l.Printf("the kafka reader got an unknown error reading partition %d of %s at offset %d: %s", 0, "t", 5, "read tcp 127.0.0.1:1->127.0.0.1:9092: i/o timeout")
+	l.Printf("leader not available for %s", "t")
+	entries := logs.All()
+	require.Len(t, entries, 2)
+	assert.Equal(t, zap.DebugLevel, entries[0].Level, "a routine read timeout is debug")
+	assert.Equal(t, zap.WarnLevel, entries[1].Level, "other errors stay warnings")
 }
