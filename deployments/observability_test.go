@@ -15,10 +15,8 @@ import (
 )
 
 // externalMetrics are metrics the services do not export themselves, with where
-// they come from. The dispatcher has no lag gauge of its own.
-var externalMetrics = map[string]string{
-	"kafka_consumergroup_lag": "kafka_exporter (danielqsj/kafka_exporter)",
-}
+// they come from. Every service now exports its own lag, so none are needed.
+var externalMetrics = map[string]string{}
 
 var (
 	promTokenRe = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
@@ -161,7 +159,7 @@ func TestPrometheusAlerts(t *testing.T) {
 	required := map[string]string{
 		"GatewaySpoolGrowing":        "gateway_spool_records",
 		"NormalizerLagGrowing":       "normalizer_consumer_lag",
-		"DispatcherLagGrowing":       "kafka_consumergroup_lag",
+		"DispatcherLagGrowing":       "dispatcher_consumer_lag",
 		"RawDLQNonEmpty":             "normalizer_dead_lettered_total",
 		"DispatchDLQNonEmpty":        "dispatcher_dead_letters_total",
 		"GatewayAuthFailuresSpiking": "gateway_auth_failures_total",

@@ -21,6 +21,9 @@ import (
 	"github.com/courierhook/pipeline/platform/ops"
 )
 
+// lagInterval is how often dispatcher_consumer_lag is refreshed from the readers.
+const lagInterval = 5 * time.Second
+
 // App is the dispatcher: built by New, run by Run.
 type App struct {
 	cfg     Config
@@ -129,12 +132,18 @@ func (a *App) Run(ctx context.Context) error {
 	eng := newEngine(a.routes.Sinks, a.sinks, a.pub, a.m, a.log)
 	eng.start(workCtx)
 
-	consumers := []*consumer{newConsumer("canonical", broker.NewReader(a.cfg.Kafka, a.cfg.Group, []string{a.cfg.Topic}, a.log, broker.ReaderOptions{}),
-		-1, a.table, eng, a.cfg, a.m, a.log)}
+	readers := map[string]*kafka.Reader{a.cfg.Topic: broker.NewReader(a.cfg.Kafka, a.cfg.Group, []string{a.cfg.Topic}, a.log, broker.ReaderOptions{})}
+	consumers := []*consumer{newConsumer("canonical", readers[a.cfg.Topic], -1, a.table, eng, a.cfg, a.m, a.log)}
 	for i, t := range a.tiers.Topics() {
 		label := retry.Label(a.tiers.Delay(i))
-		r := broker.NewReader(a.cfg.Kafka, a.cfg.Group+".retry."+label, []string{t}, a.log, broker.ReaderOptions{})
-		consumers = append(consumers, newConsumer("retry_"+label, r, i, a.table, eng, a.cfg, a.m, a.log))
+		readers[t] = broker.NewReader(a.cfg.Kafka, a.cfg.Group+".retry."+label, []string{t}, a.log, broker.ReaderOptions{})
+		consumers = append(consumers, newConsumer("retry_"+label, readers[t], i, a.table, eng, a.cfg, a.m, a.log))
+	}
+	// Lag is exported until the readers close; it stops with the commit loops.
+	lagCtx, stopLag := context.WithCancel(context.Background())
+	defer stopLag()
+	for topic, r := range readers {
+		go broker.ExportLag(lagCtx, r, a.m.lag.WithLabelValues(topic), lagInterval)
 	}
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	var commitWG sync.WaitGroup
@@ -175,6 +184,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopCommits()
 	commitWG.Wait()
+	stopLag()
 	var errs []error
 	for _, c := range consumers {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -51,7 +52,16 @@ func newConsumer(name string, r Reader, tier int, table *route.Table, eng *engin
 
 // fetch runs the fetch loop until ctx ends (stop fetching is the first shutdown
 // step). workCtx bounds hand-off retries and outlives ctx during the drain.
+//
+// A tier consumer hands each record to its partition's queue (see delayed), so a
+// record waiting for its not-before holds back only later records of its own
+// partition. fetch returns after those queues have stopped.
 func (c *consumer) fetch(ctx, workCtx context.Context) error {
+	var queues *delayed
+	if c.tier >= 0 {
+		queues = newDelayed(c)
+		defer queues.wait()
+	}
 	for {
 		msg, err := c.r.FetchMessage(ctx)
 		if err != nil {
@@ -65,6 +75,10 @@ func (c *consumer) fetch(ctx, workCtx context.Context) error {
 		case c.slots <- struct{}{}:
 		case <-ctx.Done():
 			return nil
+		}
+		if queues != nil {
+			queues.push(ctx, workCtx, msg)
+			continue
 		}
 		if err := c.handle(ctx, workCtx, msg); err != nil {
 			<-c.slots
@@ -116,9 +130,10 @@ func (c *consumer) handle(ctx, workCtx context.Context, msg kafka.Message) error
 		meta.LastError = decodeErr.Error()
 		return c.poison(workCtx, msg, meta, retry.ReasonInvalidEvent)
 	}
-	// Wait for not-before. Records of one tier share one delay, so they become due
-	// roughly in offset order and waiting on the head does not delay later ones
-	// much. kafka-go heartbeats in the background, so the group session holds.
+	// Wait for not-before. This runs on the record's partition queue (delayed), so
+	// it holds back only later records of the same partition; records of one tier
+	// share one delay, so they become due roughly in offset order anyway. kafka-go
+	// heartbeats in the background, so the group session holds.
 	if wait := time.Until(meta.NotBefore); wait > 0 {
 		t := time.NewTimer(wait)
 		select {
@@ -207,3 +222,98 @@ func (c *consumer) drain(ctx context.Context) bool {
 	}
 	return true
 }
+
+// delayed runs a tier consumer's records one partition queue at a time. Each
+// partition has its own goroutine that handles its records in fetch order,
+// waiting for each one's not-before; the fetch loop never waits, so a record due
+// in an hour on partition 0 does not hold back a due record on partition 1.
+//
+// Commit safety rests on per-partition order: a record reaches the tracker only
+// after every earlier record of its partition did, so the tracker's done prefix
+// never skips one still waiting. When ctx ends, a queue stops at its head and
+// drops the rest: none of them reached the tracker, so none is committed and all
+// are fetched again after the restart. Memory stays bounded by the consumer's
+// in-flight slots, which every queued record holds.
+type delayed struct {
+	c      *consumer
+	queues map[int]*partitionQueue
+	wg     sync.WaitGroup
+}
+
+// partitionQueue is one partition's FIFO of fetched records.
+type partitionQueue struct {
+	mu   sync.Mutex
+	msgs []kafka.Message
+	wake chan struct{} // capacity 1: "msgs may be non-empty"
+}
+
+func newDelayed(c *consumer) *delayed {
+	return &delayed{c: c, queues: map[int]*partitionQueue{}}
+}
+
+// push appends msg to its partition's queue, starting the queue's goroutine on
+// first use. Only the fetch loop calls it.
+func (d *delayed) push(ctx, workCtx context.Context, msg kafka.Message) {
+	if ctx.Err() != nil {
+		d.c.release() // stopping: the partition goroutines may be gone
+		return
+	}
+	q := d.queues[msg.Partition]
+	if q == nil {
+		q = &partitionQueue{wake: make(chan struct{}, 1)}
+		d.queues[msg.Partition] = q
+		d.wg.Go(func() { d.run(ctx, workCtx, q) })
+	}
+	q.mu.Lock()
+	q.msgs = append(q.msgs, msg)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run handles q's records in order until ctx ends or a record cannot be handled
+// (which happens only when ctx or workCtx ended).
+func (d *delayed) run(ctx, workCtx context.Context, q *partitionQueue) {
+	defer d.dropAll(q)
+	for {
+		q.mu.Lock()
+		if len(q.msgs) == 0 {
+			q.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-q.wake:
+				continue
+			}
+		}
+		msg := q.msgs[0]
+		q.msgs[0] = kafka.Message{}
+		q.msgs = q.msgs[1:]
+		q.mu.Unlock()
+		if ctx.Err() != nil {
+			d.c.release()
+			return
+		}
+		if err := d.c.handle(ctx, workCtx, msg); err != nil {
+			d.c.release()
+			d.c.log.Debug("tier record left uncommitted at shutdown", zap.Int("partition", msg.Partition),
+				zap.Int64("offset", msg.Offset), zap.Error(err))
+			return
+		}
+	}
+}
+
+// dropAll releases the slots of records still queued; they stay uncommitted.
+func (d *delayed) dropAll(q *partitionQueue) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for range q.msgs {
+		d.c.release()
+	}
+	q.msgs = nil
+}
+
+// wait returns when every partition goroutine has stopped.
+func (d *delayed) wait() { d.wg.Wait() }

@@ -37,7 +37,8 @@ type job struct {
 	done func()
 }
 
-// lane runs one sink's deliveries for a subset of keys, one at a time.
+// sinkLanes are one sink's lanes: each runs the deliveries for a subset of keys,
+// one at a time.
 type sinkLanes struct {
 	name    string
 	s       Sink
@@ -108,14 +109,20 @@ func (e *engine) wait() { e.wg.Wait() }
 // next retry tier in the background: a hanging sink never stalls the fetch loop.
 func (e *engine) submit(ctx context.Context, name string, j *job) {
 	sl := e.sinks[name]
-	h := fnv.New32a()
-	_, _ = h.Write(j.d.Key)
-	ch := sl.lanes[h.Sum32()%uint32(len(sl.lanes))]
+	ch := sl.lanes[sl.lane(j.d.Key)]
 	select {
 	case ch <- j:
 	default:
 		go e.handoff(ctx, sl, j, errBusy, outcomeBusy)
 	}
+}
+
+// lane is the index of the lane for key: FNV-1a of the key modulo the lane
+// count, so one shipment's deliveries to a sink queue behind each other.
+func (sl *sinkLanes) lane(key []byte) int {
+	h := fnv.New32a()
+	_, _ = h.Write(key)
+	return int(h.Sum32() % uint32(len(sl.lanes)))
 }
 
 // attempt makes one delivery attempt under the sink's timeout and breaker.

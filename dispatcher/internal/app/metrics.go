@@ -24,6 +24,7 @@ type metrics struct {
 	inflight    *prometheus.GaugeVec
 	records     *prometheus.CounterVec
 	commits     *prometheus.CounterVec
+	lag         *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -57,9 +58,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dispatcher_commits_total", Help: "Offset commits by consumer and result.",
 		}, []string{"consumer", "result"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "dispatcher_consumer_lag",
+			Help: "Records behind the end of the topic, by topic (canonical and each retry tier), as last seen by the reader.",
+		}, []string{"topic"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attempt, m.latency, m.retries, m.deadLetters, m.breaker, m.inflight, m.records, m.commits)
+		reg.MustRegister(m.deliveries, m.attempt, m.latency, m.retries, m.deadLetters, m.breaker, m.inflight, m.records, m.commits, m.lag)
 	}
 	return m
 }

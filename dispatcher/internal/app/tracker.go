@@ -78,22 +78,29 @@ func (e *entry) finish() {
 	}
 }
 
-// ready pops each partition's done prefix and returns the last message of each,
-// skipping offsets at or below what was already committed (after a rebalance a
-// partition can be fetched again from an older offset).
+// ready pops each partition's done prefix and returns the message with the
+// highest offset in it, skipping offsets at or below what was already committed.
+// The queue is in fetch order, which is offset order except after a rebalance:
+// kafka-go then fetches the partition again from the committed offset, so the
+// queue can read 10 11 12 10 11. The highest offset, not the last entry, is what
+// the done prefix covers (everything from the committed offset up to it was
+// fetched and is done).
 func (t *tracker) ready() []kafka.Message {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []kafka.Message
 	for id, p := range t.parts {
 		i := 0
+		var last kafka.Message
 		for i < len(p.q) && p.q[i].done.Load() {
+			if i == 0 || p.q[i].msg.Offset > last.Offset {
+				last = p.q[i].msg
+			}
 			i++
 		}
 		if i == 0 {
 			continue
 		}
-		last := p.q[i-1].msg
 		clear(p.q[:i])
 		p.q = p.q[i:]
 		if c, ok := t.committed[id]; ok && last.Offset <= c {

@@ -58,8 +58,11 @@ func NewTiers(prefix string, delays []time.Duration, jitter float64) (*Tiers, er
 		if d <= 0 {
 			return nil, fmt.Errorf("retry: delay %d is not positive", i)
 		}
-		if i > 0 && d < delays[i-1] {
-			return nil, fmt.Errorf("retry: delays must not decrease (%s after %s)", d, delays[i-1])
+		// Equal delays would share one topic and one consumer group: a record
+		// "handed to the next tier" would land back on its own topic and could
+		// cycle there without ever reaching the DLQ.
+		if i > 0 && d <= delays[i-1] {
+			return nil, fmt.Errorf("retry: delays must increase (%s after %s)", d, delays[i-1])
 		}
 	}
 	if jitter < 0 || jitter >= 1 {
