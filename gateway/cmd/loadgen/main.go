@@ -13,6 +13,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
@@ -44,8 +47,16 @@ func main() {
 		gz          = flag.Bool("gzip", false, "send Accept-Encoding: gzip")
 		seeds       = flag.String("seeds", "internal/provider/testdata", "fixture directory (<provider>/*.json)")
 		pid         = flag.Int("pid", 0, "gateway pid: print its peak RSS (VmHWM) at the end")
+		deleteTopic = flag.String("delete-topic", "", "delete this Kafka topic (comma-separated list) on KAFKA_BROKERS and exit (bench cleanup)")
 	)
 	flag.Parse()
+	if *deleteTopic != "" {
+		if err := deleteTopics(strings.Split(*deleteTopic, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: deleting topics:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	payloads, err := load(*base, *seeds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -207,6 +218,25 @@ func (r result) print(w io.Writer, rate, conc int, gz bool) {
 		parts = append(parts, fmt.Sprintf("%d=%d", c, r.status[c]))
 	}
 	fmt.Fprintf(w, "status: %s non-2xx=%d transport-errors=%d\n", strings.Join(parts, " "), non2xx, r.errors)
+}
+
+// deleteTopics removes the benchmark's topics so repeated runs leave nothing behind.
+func deleteTopics(topics []string) error {
+	brokers := os.Getenv("KAFKA_BROKERS")
+	if brokers == "" {
+		brokers = "127.0.0.1:9092"
+	}
+	c := &kafka.Client{Addr: kafka.TCP(strings.Split(brokers, ",")...), Timeout: 10 * time.Second}
+	res, err := c.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: topics})
+	if err != nil {
+		return err
+	}
+	for t, err := range res.Errors {
+		if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	return nil
 }
 
 func vmHWM(pid int) string {

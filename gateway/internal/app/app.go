@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ type App struct {
 	ops     *ops.Server
 	echo    *echo.Echo
 	ln      net.Listener
-	writer  *kafka.Writer
+	kafka   *publish.Producer
 	spool   *spool.Spool
 	durable *publish.Durable
 }
@@ -80,15 +81,12 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*App, error) {
 	m := metrics.New(a.ops.Registry())
 	var pub httpapi.Publisher
 	if cfg.Publish {
-		a.writer = broker.NewWriter(cfg.Broker, cfg.Topic, log, broker.WriterOptions{BatchTimeout: cfg.BatchTimeout, NoCompression: cfg.Compression == "none"})
-		if o.transport != nil {
-			a.writer.Transport = o.transport
-		}
+		a.kafka = newProducer(cfg, o.transport)
 		a.spool, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, SegmentBytes: cfg.SpoolSegment}, log.Named("spool"))
 		if err != nil {
 			return nil, fmt.Errorf("opening spool: %w", err)
 		}
-		a.durable = publish.NewDurable(a.writer, a.spool, publish.Options{AckTimeout: cfg.AckTimeout}, m, log.Named("publish"))
+		a.durable = publish.NewDurable(a.kafka, a.spool, publish.Options{AckTimeout: cfg.AckTimeout}, m, log.Named("publish"))
 		pub = a.durable
 		a.registerSpool(a.ops.Registry())
 	} else {
@@ -176,6 +174,10 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("ops server: %w", err)
 		}
 	})
+	if a.cfg.PprofAddr != "" {
+		stopPprof := a.servePprof()
+		defer stopPprof()
+	}
 	wg.Go(func() {
 		if err := a.echo.Server.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("webhook server: %w", err)
@@ -219,18 +221,40 @@ func (a *App) Run(ctx context.Context) error {
 	return runErr
 }
 
-// closeStores flushes and closes the Kafka writer, then closes the spool.
+// newProducer builds the raw topic's producer (publish.Producer: acks=all,
+// Murmur2 partitioning, one request in flight per partition, adaptive batching).
+// rt replaces the transport in tests.
+func newProducer(cfg Config, rt kafka.RoundTripper) *publish.Producer {
+	if rt == nil {
+		clientID := cfg.Broker.ClientID
+		if clientID == "" {
+			clientID = "courierhook"
+		}
+		rt = &kafka.Transport{ClientID: clientID, IdleTimeout: 5 * time.Minute, MetadataTTL: 15 * time.Second}
+	}
+	comp := kafka.Snappy
+	switch cfg.Compression {
+	case "none":
+		comp = 0
+	case "lz4":
+		comp = kafka.Lz4
+	}
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Broker.Brokers...), Transport: rt, Timeout: 10 * time.Second}
+	return publish.NewProducer(client, cfg.Topic, publish.ProducerOptions{Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes})
+}
+
+// closeStores flushes and closes the Kafka producer, then closes the spool.
 func (a *App) closeStores() {
-	if a.writer != nil {
+	if a.kafka != nil {
 		done := make(chan error, 1)
-		go func() { done <- a.writer.Close() }()
+		go func() { done <- a.kafka.Close() }()
 		select {
 		case err := <-done:
 			if err != nil {
-				a.log.Warn("closing kafka writer", zap.Error(err))
+				a.log.Warn("closing kafka producer", zap.Error(err))
 			}
 		case <-time.After(a.cfg.ShutdownTimeout):
-			a.log.Warn("kafka writer did not flush in time")
+			a.log.Warn("kafka producer did not flush in time")
 		}
 	}
 	if a.spool != nil {
@@ -242,4 +266,25 @@ func (a *App) closeStores() {
 			a.log.Info("spool closed with records left; they are forwarded on the next start", zap.Int64("records", st.Records))
 		}
 	}
+}
+
+// servePprof serves net/http/pprof on cfg.PprofAddr (GATEWAY_PPROF_ADDR) and
+// returns the function that stops it. Failing to bind only logs: profiling is
+// never a reason to refuse traffic.
+func (a *App) servePprof() (stop func()) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", a.cfg.PprofAddr)
+	if err != nil {
+		a.log.Warn("pprof listener not started", zap.String("addr", a.cfg.PprofAddr), zap.Error(err))
+		return func() {}
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.log.Warn("pprof enabled (profiling only)", zap.String("addr", ln.Addr().String()))
+	return func() { _ = srv.Close() }
 }

@@ -22,7 +22,7 @@ type Config struct {
 	TopicPartitions int           `env:"GATEWAY_RAW_TOPIC_PARTITIONS" envDefault:"6"`
 	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	AckTimeout      time.Duration `env:"GATEWAY_ACK_TIMEOUT" envDefault:"2s"`
-	BatchTimeout    time.Duration `env:"GATEWAY_KAFKA_BATCH_TIMEOUT" envDefault:"500us"`
+	MaxBatchBytes   int64         `env:"GATEWAY_KAFKA_MAX_BATCH_BYTES" envDefault:"1048576"`
 	Compression     string        `env:"GATEWAY_KAFKA_COMPRESSION" envDefault:"snappy"`
 	SpoolDir        string        `env:"GATEWAY_SPOOL_DIR" envDefault:"./data/spool"`
 	SpoolMaxBytes   int64         `env:"GATEWAY_SPOOL_MAX_BYTES" envDefault:"268435456"`
@@ -31,6 +31,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"GATEWAY_SHUTDOWN_TIMEOUT" envDefault:"25s"`
 	Publish         bool          `env:"GATEWAY_PUBLISH" envDefault:"true"`
 	ProvidersFile   string        `env:"GATEWAY_PROVIDERS_FILE"`
+	// PprofAddr serves net/http/pprof on its own listener when set (profiling
+	// only; bind it to loopback).
+	PprofAddr string `env:"GATEWAY_PPROF_ADDR"`
 
 	KiriminAja provider.Secrets `envPrefix:"GATEWAY_KIRIMINAJA_"`
 	Dash       provider.Secrets `envPrefix:"GATEWAY_DASH_"`
@@ -45,8 +48,8 @@ func (c *Config) Validate() error {
 		config.Check(c.Topic != "", "GATEWAY_RAW_TOPIC", "a topic name"),
 		config.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "> 0"),
 		config.Check(c.AckTimeout > 0, "GATEWAY_ACK_TIMEOUT", "> 0"),
-		config.Check(c.BatchTimeout > 0 && c.BatchTimeout < c.AckTimeout, "GATEWAY_KAFKA_BATCH_TIMEOUT", "> 0 and below GATEWAY_ACK_TIMEOUT"),
-		config.Check(c.Compression == "snappy" || c.Compression == "none", "GATEWAY_KAFKA_COMPRESSION", "snappy or none"),
+		config.Check(c.MaxBatchBytes >= c.MaxBodyBytes, "GATEWAY_KAFKA_MAX_BATCH_BYTES", ">= GATEWAY_MAX_BODY_BYTES"),
+		config.Check(c.Compression == "snappy" || c.Compression == "lz4" || c.Compression == "none", "GATEWAY_KAFKA_COMPRESSION", "snappy, lz4 or none"),
 		config.Check(!c.Publish || c.SpoolDir != "", "GATEWAY_SPOOL_DIR", "a directory"),
 		config.Check(c.SpoolMaxBytes >= 1<<20, "GATEWAY_SPOOL_MAX_BYTES", ">= 1 MiB"),
 		config.Check(c.SpoolSegment >= 64<<10 && c.SpoolSegment <= c.SpoolMaxBytes, "GATEWAY_SPOOL_SEGMENT_BYTES", ">= 64 KiB and <= GATEWAY_SPOOL_MAX_BYTES"),

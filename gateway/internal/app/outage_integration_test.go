@@ -167,9 +167,12 @@ func TestIntegrationBrokerOutageSpoolsAndDrainsInOrder(t *testing.T) {
 		d := getJSON(t, gw.ops+"/readyz")["checks"].(map[string]any)["spool"].(map[string]any)["detail"].(map[string]any)
 		return d["records"].(float64) == 0 && d["spooling"] == false
 	}, 30*time.Second, 50*time.Millisecond)
-	res := post(t, http.MethodPost, gw.url+"/webhooks/komerce/"+komerceToken, komerceBody("after", 0), nil)
-	require.Equal(t, http.StatusOK, res.Status)
-	assert.Equal(t, "kafka", res.Body["durable"])
+	// A loaded machine may still push one of these past the ack deadline (and
+	// back to spooling for a moment); what matters is that direct acks return.
+	require.Eventually(t, func() bool {
+		res := post(t, http.MethodPost, gw.url+"/webhooks/komerce/"+komerceToken, komerceBody("after", 0), nil)
+		return res.Status == http.StatusOK && res.Body["durable"] == "kafka"
+	}, 30*time.Second, 50*time.Millisecond, "direct kafka acks after the outage")
 }
 
 func getJSON(t *testing.T, url string) map[string]any {
