@@ -88,3 +88,13 @@ up: ## docker compose: build the images and start Kafka, Redis and the three ser
 .PHONY: down
 down: ## docker compose: stop everything and delete its volumes (Kafka data, Redis, gateway spool)
 	docker compose down --volumes --remove-orphans
+
+# ---- end-to-end proof (docs/BENCHMARKS.md, deployments/internal/e2e) -----------
+
+.PHONY: bench
+bench: build ## load + latency report vs HTTP-only and kafka-go baselines, on the real Kafka/Redis of `make infra-up` (~4 min)
+	@cd deployments && go run ./cmd/bench
+
+.PHONY: chaos
+chaos: build ## fault injection with per-fault audit on its own Kafka/Redis (39092/36379, .infra-chaos); CHAOS_QUICK=1 for short outages
+	@cd deployments && go run ./cmd/chaos

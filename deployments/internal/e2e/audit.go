@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Audit reconciles one load period: every acknowledged request id against the
+// raw topic, every expected canonical event (the distinct provider events of the
+// acknowledged requests) against the canonical topic, and every canonical event
+// against the sink.
+type Audit struct {
+	// Name labels the period (the fault).
+	Name string
+	// Sent, Acked and NotAcked count requests (not acknowledged ones were refused
+	// or failed: the provider would retry them, so they are not owed).
+	Sent, Acked, NotAcked int
+	// LostRaw counts acknowledged request ids missing from the raw topic.
+	LostRaw int
+	// ExpectedEvents and LostCanonical count expected canonical events and those
+	// missing; Unexpected counts distinct canonical ids beyond the expected number
+	// for a tag (a duplicate delivery that was not deduplicated).
+	ExpectedEvents, LostCanonical, Unexpected int
+	// DupCanonical counts extra copies of a canonical id on the topic.
+	DupCanonical int
+	// SinkLost counts canonical events never delivered to the sink; SinkDup the
+	// extra deliveries of one idempotency id.
+	SinkLost, SinkDup int
+	// Recovery is fault end → caught up (everything owed is on the canonical
+	// topic and at the sink), or -1 if it never caught up.
+	Recovery time.Duration
+	// Examples names a few missing ids per kind for the report.
+	Examples []string
+}
+
+// Lost is the sum of every loss.
+func (a Audit) Lost() int { return a.LostRaw + a.LostCanonical + a.SinkLost }
+
+// Reconcile computes the audit of st from the observer and the sink as they are now.
+func Reconcile(name string, st *Stats, w *Workload, obs *Observer, sink *Sink) Audit {
+	a := Audit{Name: name, Sent: st.Sent, Acked: st.Acked, NotAcked: st.Sent - st.Acked}
+	ids := make([]string, 0, len(st.AckedIDs))
+	for id := range st.AckedIDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if obs.RawCount(id) == 0 {
+			a.LostRaw++
+			if a.LostRaw <= 3 {
+				a.Examples = append(a.Examples, "raw:"+id)
+			}
+		}
+	}
+	tags := make([]string, 0, len(st.Expected))
+	for tag := range st.Expected {
+		tags = append(tags, tag)
+	}
+	sort.Strings(tags)
+	for _, tag := range tags {
+		want := st.ExpectedEvents(w, tag)
+		got := obs.EventsOf(tag)
+		a.ExpectedEvents += want
+		if len(got) < want {
+			a.LostCanonical += want - len(got)
+			if a.LostCanonical <= 3 {
+				a.Examples = append(a.Examples, fmt.Sprintf("canonical:%s(%d of %d)", tag, len(got), want))
+			}
+		} else {
+			a.Unexpected += len(got) - want
+		}
+		for _, id := range got {
+			a.DupCanonical += obs.CanonicalCount(id) - 1
+			n := 0
+			if sink != nil {
+				n = sink.Delivered(id)
+			}
+			if n == 0 {
+				a.SinkLost++
+				if a.SinkLost <= 3 {
+					a.Examples = append(a.Examples, "sink:"+id+"("+tag+")")
+				}
+			} else {
+				a.SinkDup += n - 1
+			}
+		}
+	}
+	return a
+}
+
+// caughtUp reports whether nothing owed is missing.
+func (a Audit) caughtUp() bool { return a.Lost() == 0 }
+
+// Drain waits until the period is reconciled without loss, or until nothing has
+// changed on the topics and the sink for stall, or until limit. It returns the
+// final audit with Recovery measured from faultEnd.
+func Drain(ctx context.Context, name string, st *Stats, w *Workload, obs *Observer, sink *Sink, faultEnd time.Time, stall, limit time.Duration) Audit {
+	deadline := time.Now().Add(limit)
+	lastSig, lastChange := "", time.Now()
+	for {
+		a := Reconcile(name, st, w, obs, sink)
+		if a.caughtUp() {
+			a.Recovery = max(0, time.Since(faultEnd))
+			return a
+		}
+		raw, ce := obs.Totals()
+		sig := fmt.Sprint(raw, ce)
+		if sink != nil {
+			d, _, r, _ := sink.Counts()
+			sig += fmt.Sprint(" ", d, r)
+		}
+		if sig != lastSig {
+			lastSig, lastChange = sig, time.Now()
+		}
+		if time.Since(lastChange) > stall || time.Now().After(deadline) || ctx.Err() != nil {
+			a.Recovery = -1
+			return a
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// PrintAudits writes the per-fault table.
+func PrintAudits(out io.Writer, audits []Audit) {
+	fmt.Fprintf(out, "%-28s %8s %8s %9s %10s %10s %9s %9s %9s %9s %10s\n",
+		"fault", "acked", "not-ack", "lost-raw", "expected", "lost-canon", "dup-canon", "sink-lost", "sink-dup", "unexpect", "recovery")
+	for _, a := range audits {
+		rec := "NEVER"
+		if a.Recovery >= 0 {
+			rec = a.Recovery.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(out, "%-28s %8d %8d %9d %10d %10d %9d %9d %9d %9d %10s\n",
+			a.Name, a.Acked, a.NotAcked, a.LostRaw, a.ExpectedEvents, a.LostCanonical, a.DupCanonical, a.SinkLost, a.SinkDup, a.Unexpected, rec)
+	}
+	for _, a := range audits {
+		if len(a.Examples) > 0 {
+			fmt.Fprintf(out, "  %s missing: %s\n", a.Name, strings.Join(a.Examples, " "))
+		}
+	}
+}
