@@ -37,7 +37,9 @@ type ChaosConfig struct {
 	// where they come from and enables the broker and Redis faults.
 	Brokers   []string
 	RedisAddr string
-	Infra     *Infra
+	// RedisPrefix is the normalizer's key prefix (default per run).
+	RedisPrefix string
+	Infra       *Infra
 	// Faults to inject, in order (default AllFaults).
 	Faults []string
 	// Rate is the steady load in webhooks/s.
@@ -52,7 +54,7 @@ type ChaosConfig struct {
 	Out io.Writer
 }
 
-// QuickChaos and FullChaos fill the durations (CHAOS_QUICK=1 or not).
+// Defaults fills the durations (quick: CHAOS_QUICK=1), the rate and the faults.
 func (c *ChaosConfig) Defaults(quick bool) {
 	if quick {
 		c.BrokerOutage, c.RedisOutage, c.SinkWindow, c.Pre, c.Post = 10*time.Second, 5*time.Second, 15*time.Second, 3*time.Second, 3*time.Second
@@ -93,7 +95,7 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) ([]Audit, error) {
 	defer sink.Close()
 	p, err := NewPipeline(ctx, PipelineConfig{
 		BinDir: cfg.BinDir, WorkDir: cfg.WorkDir, Brokers: cfg.Brokers, RedisAddr: cfg.RedisAddr, RunID: run,
-		SinkURL: sink.URL(), RetryDelays: cfg.RetryDelays, Publish: true, Creds: seed.Demo(),
+		SinkURL: sink.URL(), RetryDelays: cfg.RetryDelays, Publish: true, Creds: seed.Demo(), RedisPrefix: cfg.RedisPrefix,
 	})
 	if err != nil {
 		return nil, err

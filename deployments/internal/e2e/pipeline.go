@@ -57,6 +57,8 @@ type PipelineConfig struct {
 	Services []string
 	// LogLevel of the services (default info).
 	LogLevel string
+	// RedisPrefix is the normalizer's key prefix (default "e2e:<run>:").
+	RedisPrefix string
 	// Creds are the provider secrets the gateway checks.
 	Creds seed.Credentials
 }
@@ -84,6 +86,9 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 	}
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
+	}
+	if cfg.RedisPrefix == "" {
+		cfg.RedisPrefix = "e2e:" + cfg.RunID + ":"
 	}
 	if cfg.Partitions == 0 {
 		cfg.Partitions = 6
@@ -137,7 +142,7 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 			"NORMALIZER_OPS_ADDR="+addrs[2],
 			"NORMALIZER_RAW_TOPIC="+p.Topics.Raw, "NORMALIZER_CANONICAL_TOPIC="+p.Topics.Canonical,
 			"NORMALIZER_DLQ_TOPIC="+p.Topics.RawDLQ, "NORMALIZER_GROUP="+pre+"normalizer",
-			"NORMALIZER_REDIS_PREFIX=e2e:"+cfg.RunID+":",
+			"NORMALIZER_REDIS_PREFIX="+cfg.RedisPrefix,
 		),
 		"dispatcher": append(common[:len(common):len(common)],
 			"DISPATCHER_OPS_ADDR="+addrs[3],
