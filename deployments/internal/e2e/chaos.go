@@ -142,8 +142,17 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) ([]Audit, error) {
 		logf("%s: load stopped (%d sent, %d acked), draining", label, st.Sent, st.Acked)
 		a := Drain(ctx, label, st, work, obs, sink, faultEnd, stall, 5*time.Minute)
 		audits = append(audits, a)
+		rec := "NEVER (gave up)"
+		if a.Recovery >= 0 {
+			rec = a.Recovery.Round(100 * time.Millisecond).String()
+		}
 		logf("%s: lost raw=%d canonical=%d sink=%d, dup canonical=%d sink=%d, recovery %s",
-			label, a.LostRaw, a.LostCanonical, a.SinkLost, a.DupCanonical, a.SinkDup, a.Recovery.Round(100*time.Millisecond))
+			label, a.LostRaw, a.LostCanonical, a.SinkLost, a.DupCanonical, a.SinkDup, rec)
+		for _, svc := range devrun.Services {
+			if pr := p.Procs[svc]; !pr.Running() {
+				logf("%s: %s is NOT RUNNING (exited on its own; see %s)", label, svc, pr.LogPath)
+			}
+		}
 		if ctx.Err() != nil {
 			break
 		}
