@@ -49,3 +49,32 @@ const (
 	// HeaderDLQService names the service that dead-lettered the record.
 	HeaderDLQService = "dlq_service"
 )
+
+// Header names on canonical records (TopicCanonical): the contract the dispatcher
+// and other consumers of the canonical topic read. They repeat envelope fields so a
+// router need not decode the value; names follow the CloudEvents Kafka protocol
+// binding's "ce_" prefix. Each canonical record also carries HeaderProvider (the
+// event's data.provider). Values are UTF-8 strings.
+const (
+	// HeaderEventID is the CloudEvents id (deterministic: the same provider event
+	// always has the same id); consumers deduplicate on it.
+	HeaderEventID = "ce_id"
+	// HeaderEventType is the CloudEvents type ("com.courierhook.shipment.status.v1").
+	HeaderEventType = "ce_type"
+	// HeaderEventSource is the CloudEvents source ("/providers/{provider}").
+	HeaderEventSource = "ce_source"
+	// HeaderEventContentType is the record's content type; its value is
+	// ContentTypeCloudEvents (a structured-mode CloudEvent). Note the hyphen, as the
+	// Kafka binding spells it, unlike the raw topic's HeaderContentType.
+	HeaderEventContentType = "content-type"
+	// HeaderStatus is the canonical status (data.status), e.g. "in_transit".
+	HeaderStatus = "status"
+	// HeaderAdvances is "true" or "false": whether the event advances the
+	// shipment's state (data.advances).
+	HeaderAdvances = "advances"
+	// HeaderRawSource is "topic/partition/offset" of the raw record the event came from.
+	HeaderRawSource = "raw_source"
+)
+
+// ContentTypeCloudEvents is the HeaderEventContentType value on canonical records.
+const ContentTypeCloudEvents = "application/cloudevents+json; charset=UTF-8"

@@ -198,7 +198,7 @@ func TestIntegrationNormalizer_sigkillMidStreamYieldsEveryEventExactlyOnce(t *te
 	msgs := k.ReadAll(t, canon, total, 60*time.Second)
 	ids := map[string]int{}
 	for _, m := range msgs {
-		ids[string(broker.Header(m, "ce_id"))]++
+		ids[string(broker.Header(m, schemas.HeaderEventID))]++
 	}
 	dups := 0
 	for _, n := range ids {

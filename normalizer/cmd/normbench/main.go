@@ -7,10 +7,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
@@ -57,7 +60,15 @@ func run() error {
 	if err := fill(ctx, cfg, raw, *n); err != nil {
 		return err
 	}
-	plain, err := plainLoop(ctx, cfg, raw, plainOut, run+".plain-group", *n, *batch)
+	plain, err := plainLoop(ctx, cfg, raw, plainOut, run+".plain-group", *n, *batch, nil)
+	if err != nil {
+		return err
+	}
+	sized, err := canonicalSized(*n)
+	if err != nil {
+		return err
+	}
+	plainSized, err := plainLoop(ctx, cfg, raw, plainOut, run+".plain-sized-group", *n, *batch, sized)
 	if err != nil {
 		return err
 	}
@@ -65,11 +76,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	pr, nr := float64(*n)/plain.Seconds(), float64(*n)/norm.Seconds()
+	pr, sr, nr := float64(*n)/plain.Seconds(), float64(*n)/plainSized.Seconds(), float64(*n)/norm.Seconds()
 	fmt.Printf("records=%d partitions=%d batch=%d\n", *n, *partitions, *batch)
 	fmt.Printf("plain kafka-go loop:   %8.0f records/s (%s)\n", pr, plain.Round(time.Millisecond))
+	fmt.Printf("plain, canonical-sized:%8.0f records/s (%s)\n", sr, plainSized.Round(time.Millisecond))
 	fmt.Printf("normalizer end-to-end: %8.0f events/s  (%s)\n", nr, norm.Round(time.Millisecond))
-	fmt.Printf("ratio normalizer/plain: %.2f\n", nr/pr)
+	fmt.Printf("ratio normalizer/plain: %.2f (vs canonical-sized plain: %.2f)\n", nr/pr, nr/sr)
 	return nil
 }
 
@@ -97,7 +109,7 @@ func fill(ctx context.Context, cfg broker.Config, topic string, n int) error {
 			id := fmt.Sprintf("KOM-%08d", i)
 			msgs = append(msgs, kafka.Message{
 				Key:   []byte(id),
-				Value: []byte(fmt.Sprintf(`{"order_no":%q,"cnote":"JNE%08d","status":"Dikirim"}`, id, i)),
+				Value: rawBody(id, i),
 				Headers: []kafka.Header{
 					{Key: schemas.HeaderProvider, Value: []byte("komerce")},
 					{Key: schemas.HeaderReceivedAt, Value: []byte(now)},
@@ -111,8 +123,12 @@ func fill(ctx context.Context, cfg broker.Config, topic string, n int) error {
 	return nil
 }
 
-// plainLoop is the baseline: fetch a batch, write it, commit it. No mapping, no Redis.
-func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n, batch int) (time.Duration, error) {
+// plainLoop is the baseline: fetch a batch, write it, commit it. No mapping, no
+// Redis. With sized nil it writes each raw record as it is; otherwise record i
+// (KOM-%08d) is written as sized[i], the canonical record the normalizer makes of
+// it (same value, key and header bytes, so the same compression work), computed
+// before the clock starts.
+func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n, batch int, sized []kafka.Message) (time.Duration, error) {
 	r := broker.NewReader(cfg, group, []string{raw}, nil, broker.ReaderOptions{})
 	defer r.Close()
 	w := broker.NewWriter(cfg, out, nil, broker.WriterOptions{MaxAttempts: 1})
@@ -141,6 +157,13 @@ func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n
 		outMsgs := make([]kafka.Message, len(msgs))
 		for i, m := range msgs {
 			outMsgs[i] = kafka.Message{Key: m.Key, Value: m.Value, Headers: m.Headers}
+			if sized != nil {
+				k, err := strconv.Atoi(strings.TrimPrefix(string(m.Key), "KOM-"))
+				if err != nil || k >= len(sized) {
+					return 0, fmt.Errorf("unexpected raw key %q", m.Key)
+				}
+				outMsgs[i] = sized[k]
+			}
 		}
 		if err := w.WriteMessages(ctx, outMsgs...); err != nil {
 			return 0, err
@@ -151,6 +174,43 @@ func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n
 		done += len(msgs)
 	}
 	return time.Since(start), nil
+}
+
+// canonicalSized returns, per raw record fill writes, the canonical record the
+// normalizer produces for it (encoding/json gives the same bytes as the consumer).
+func canonicalSized(n int) ([]kafka.Message, error) {
+	out := make([]kafka.Message, n)
+	now := time.Now().UTC()
+	for i := range out {
+		id := fmt.Sprintf("KOM-%08d", i)
+		outs, err := adapter.Normalize(adapter.RawRecord{
+			Provider: "komerce", Body: rawBody(id, i), ReceivedAt: now,
+			Topic: "normbench.raw", Partition: i % 6, Offset: int64(i / 6),
+		})
+		if err != nil || len(outs) != 1 {
+			return nil, fmt.Errorf("normalizing bench record: %v", err)
+		}
+		ev := outs[0].Event
+		v, err := json.Marshal(&ev)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = kafka.Message{Key: []byte(ev.Subject), Value: v, Headers: []kafka.Header{
+			{Key: schemas.HeaderEventID, Value: []byte(ev.ID)},
+			{Key: schemas.HeaderEventType, Value: []byte(ev.Type)},
+			{Key: schemas.HeaderEventSource, Value: []byte(ev.Source)},
+			{Key: schemas.HeaderEventContentType, Value: []byte(schemas.ContentTypeCloudEvents)},
+			{Key: schemas.HeaderProvider, Value: []byte(ev.Data.Provider)},
+			{Key: schemas.HeaderStatus, Value: []byte(ev.Data.Status)},
+			{Key: schemas.HeaderAdvances, Value: []byte("true")},
+			{Key: schemas.HeaderRawSource, Value: []byte(fmt.Sprintf("normbench.raw/%d/%d", i%6, i/6))},
+		}}
+	}
+	return out, nil
+}
+
+func rawBody(id string, i int) []byte {
+	return []byte(fmt.Sprintf(`{"order_no":%q,"cnote":"JNE%08d","status":"Dikirim"}`, id, i))
 }
 
 // countingFetcher notes when the first record was fetched.
@@ -183,7 +243,7 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 	defer r.Close()
 	w := broker.NewWriter(cfg, "", nil, broker.WriterOptions{MaxAttempts: 1})
 	defer w.Close()
-	scanner := inflight.NewScanner(cfg.Brokers, canon, consume.HeaderEventID, nil)
+	scanner := inflight.NewScanner(cfg.Brokers, canon, schemas.HeaderEventID, nil)
 	if err := scanner.RefreshUntil(ctx); err != nil {
 		return 0, err
 	}
@@ -193,7 +253,7 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 		CanonicalTopic: canon, DLQTopic: dlq, BatchSize: batch, Linger: 5 * time.Millisecond,
 		Lease: 30 * time.Second, RedisTimeout: 3 * time.Second,
 	}, consume.Deps{
-		Fetcher: f, Producer: w,
+		Fetcher: f, Producer: w, Redis: rdb,
 		Dedup:    dedup.NewRedis(rdb, prefix, time.Hour),
 		States:   state.NewRedis(rdb, prefix, time.Hour),
 		Claims:   inflight.NewClaims(rdb, prefix, run, 30*time.Second, time.Hour),

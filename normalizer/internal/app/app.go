@@ -20,6 +20,7 @@ import (
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/platform/ops"
+	"github.com/courierhook/pipeline/schemas"
 )
 
 // App is the wired normalizer.
@@ -60,7 +61,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("connecting to redis %s: %w", cfg.RedisAddr, err)
 	}
-	scanner := inflight.NewScanner(cfg.Kafka.Brokers, cfg.CanonicalTopic, consume.HeaderEventID, log)
+	scanner := inflight.NewScanner(cfg.Kafka.Brokers, cfg.CanonicalTopic, schemas.HeaderEventID, log)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = scanner.RefreshUntil(sctx)
 	cancel()
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		Lease: cfg.Lease, DrainTimeout: cfg.ShutdownTimeout, Service: "normalizer",
 	}, consume.Deps{
 		Fetcher:  reader,
+		Redis:    rdb,
 		Producer: timedWriter{w: writer, timeout: cfg.WriteTimeout},
 		Dedup:    dedup.NewRedis(rdb, cfg.RedisPrefix, cfg.DedupTTL),
 		States:   state.NewRedis(rdb, cfg.RedisPrefix, cfg.StateTTL),

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
@@ -45,6 +45,7 @@ type Config struct {
 type Deps struct {
 	Fetcher   Fetcher
 	Producer  Producer
+	Redis     Redis // the client the stores below use
 	Dedup     Deduper
 	States    States
 	Claims    Claims
@@ -75,7 +76,7 @@ var (
 
 // New returns a consumer; it checks that every dependency is set.
 func New(cfg Config, d Deps) (*Consumer, error) {
-	if d.Fetcher == nil || d.Producer == nil || d.Dedup == nil || d.States == nil || d.Claims == nil || d.Recovery == nil {
+	if d.Fetcher == nil || d.Producer == nil || d.Redis == nil || d.Dedup == nil || d.States == nil || d.Claims == nil || d.Recovery == nil {
 		return nil, errors.New("consume: missing dependency")
 	}
 	if cfg.CanonicalTopic == "" || cfg.DLQTopic == "" {
@@ -113,11 +114,16 @@ func New(cfg Config, d Deps) (*Consumer, error) {
 }
 
 // Run consumes until ctx is cancelled, then stops fetching, finishes and commits
-// the batch in flight (within DrainTimeout) and returns nil. It returns an error
+// the batches in flight (within DrainTimeout) and returns nil. It returns an error
 // only when the fetcher fails for good or the drain deadline cut a batch short
 // (that batch is not committed and will be redelivered).
+//
+// Three stages overlap, each keeping batch order: collecting and mapping the next
+// batch (prepare: adapters, event encoding), the current batch's Redis and Kafka
+// work (handle, one batch at a time, so each batch sees the state and marks of the
+// one before), and committing the previous batch's offsets.
 func (c *Consumer) Run(ctx context.Context) error {
-	// work outlives ctx by DrainTimeout so the batch in flight can finish.
+	// work outlives ctx by DrainTimeout so the batches in flight can finish.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	stop := context.AfterFunc(ctx, func() {
@@ -129,6 +135,33 @@ func (c *Consumer) Run(ctx context.Context) error {
 	msgs := make(chan kafka.Message, c.cfg.BatchSize)
 	fetchErr := make(chan error, 1)
 	go func() { fetchErr <- c.fetch(ctx, msgs) }()
+
+	// One prepared batch waits while the current one is handled; prepare stops
+	// when ctx ends (or Run returns), after handing over what it collected.
+	batches := make(chan *batch, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(batches)
+		for {
+			recs, ferr := c.collect(ctx, msgs, fetchErr)
+			if len(recs) > 0 || ferr != nil {
+				b := &batch{fetchErr: ferr}
+				if len(recs) > 0 {
+					b = c.prepare(recs)
+					b.fetchErr = ferr
+				}
+				select {
+				case batches <- b:
+				case <-done:
+					return
+				}
+			}
+			if ferr != nil || ctx.Err() != nil {
+				return
+			}
+		}
+	}()
 
 	// Commits run one at a time beside the next batch: a synchronous commit costs a
 	// broker round trip (ms) that the next batch's Redis and Kafka work can overlap.
@@ -144,21 +177,48 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 	defer func() { close(commits); <-committed }()
 
+	// next is the batch after b when it was already prepared: its claim and reads
+	// ride on b's last Redis round trip (see attempt), and pre carries them over.
+	var next *batch
+	var pre *begun
+	open := true
 	for {
-		batch, ferr := c.collect(ctx, msgs, fetchErr)
-		if len(batch) > 0 {
-			if err := c.handle(work, batch, commits); err != nil {
+		b := next
+		next = nil
+		if b == nil {
+			var ok bool
+			if b, ok = <-batches; !ok {
+				break
+			}
+		}
+		if open && b.fetchErr == nil {
+			select {
+			case nb, ok := <-batches:
+				next, open = nb, ok
+			default:
+			}
+		}
+		var nextPre *begun
+		if len(b.msgs) > 0 {
+			var piggy *batch
+			if next != nil && len(next.msgs) > 0 {
+				piggy = next
+			}
+			var err error
+			if nextPre, err = c.handle(work, b, pre, piggy, commits); err != nil {
 				return err
 			}
 		}
-		if ferr != nil {
-			return ferr
+		pre = nextPre
+		if b.fetchErr != nil {
+			return b.fetchErr
 		}
-		if ctx.Err() != nil {
-			c.log.Info("consumer drained")
-			return nil
+		if !open && next == nil {
+			break
 		}
 	}
+	c.log.Info("consumer drained")
+	return nil
 }
 
 // fetch feeds msgs until ctx ends or the fetcher fails.
@@ -228,44 +288,41 @@ func newOutcome() *outcome {
 	}
 }
 
-// handle maps, produces, marks and commits one batch, retrying transient failures
-// until they succeed or ctx ends.
-func (c *Consumer) handle(ctx context.Context, batch []kafka.Message, commits chan<- []kafka.Message) error {
-	start := c.now()
-	items := make([]item, len(batch))
-	for i, m := range batch {
-		rec := RawRecord(m)
-		outs, err := normalizeSafe(c.d.Normalize, rec)
-		items[i] = item{msg: m, provider: rec.Provider, outs: outs, err: err}
-	}
+// handle produces, marks and commits one prepared batch, retrying transient
+// failures until they succeed or ctx ends. pre, when set, is b's claim and reads
+// done in the previous batch's last round trip; next, when set, is the batch whose
+// claim and reads ride on b's last round trip, returned for it.
+func (c *Consumer) handle(ctx context.Context, b *batch, pre *begun, next *batch, commits chan<- []kafka.Message) (*begun, error) {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = c.cfg.RetryMin, c.cfg.RetryMax
 	var out *outcome
+	var nextPre *begun
 	for {
 		var step string
 		var err error
-		out, step, err = c.attempt(ctx, items)
+		out, nextPre, step, err = c.attempt(ctx, b, pre, next)
+		pre = nil
 		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("batch not finished before the drain deadline, not committed: %w", err)
+			return nil, fmt.Errorf("batch not finished before the drain deadline, not committed: %w", err)
 		}
 		c.m.Retries.WithLabelValues(step).Inc()
 		wait := bo.NextBackOff()
-		c.log.Warn("batch attempt failed, retrying", zap.String("step", step), zap.Int("records", len(batch)),
+		c.log.Warn("batch attempt failed, retrying", zap.String("step", step), zap.Int("records", len(b.msgs)),
 			zap.Duration("backoff", wait), zap.Error(err))
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return fmt.Errorf("batch not finished before the drain deadline, not committed: %w", err)
+			return nil, fmt.Errorf("batch not finished before the drain deadline, not committed: %w", err)
 		}
 	}
-	commits <- broker.LastPerPartition(batch)
-	c.record(items, out)
-	c.m.BatchSeconds.Observe(c.now().Sub(start).Seconds())
-	c.m.BatchRecords.Observe(float64(len(batch)))
-	return nil
+	commits <- broker.LastPerPartition(b.msgs)
+	c.record(b.items, out)
+	c.m.BatchSeconds.Observe(c.now().Sub(b.start).Seconds())
+	c.m.BatchRecords.Observe(float64(len(b.msgs)))
+	return nextPre, nil
 }
 
 // commit commits offsets whose records are durable. A failure is logged, not
@@ -279,8 +336,12 @@ func (c *Consumer) commit(ctx context.Context, offs []kafka.Message) {
 }
 
 func (c *Consumer) record(items []item, out *outcome) {
+	in := map[string]int{}
 	for _, it := range items {
-		c.m.RecordsIn.WithLabelValues(it.provider).Inc()
+		in[it.provider]++
+	}
+	for p, n := range in {
+		c.m.RecordsIn.WithLabelValues(p).Add(float64(n))
 	}
 	for k, n := range out.byStatus {
 		c.m.EventsOut.WithLabelValues(k[0], k[1]).Add(float64(n))
@@ -304,49 +365,41 @@ func (c *Consumer) redis(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, c.cfg.RedisTimeout)
 }
 
-// attempt runs the batch once. On error it names the failing step; the claims it
-// may hold stay in Redis, so the next attempt first recovers what this one might
-// have produced.
-func (c *Consumer) attempt(ctx context.Context, items []item) (*outcome, string, error) {
-	out := newOutcome()
-	claimed := c.now()
-	held, recovered, step, err := c.claim(ctx, items)
-	out.recovered = recovered
-	if err != nil {
-		return nil, step, err
+// attempt runs the batch once: one Redis round trip (claim, dedup check, state
+// read; skipped when pre holds them), one Kafka write, and one Redis round trip
+// (state, marks, release; plus next's claim and reads when next is set). On error
+// it names the failing step; the claims it may hold stay in Redis, so the next
+// attempt first recovers what this one might have produced.
+func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batch) (*outcome, *begun, string, error) {
+	if b.encErr != nil {
+		return nil, nil, "encode", b.encErr
 	}
-
-	var ids, subjects []string
-	subjIdx := map[string]int{}
-	for _, it := range items {
-		for _, o := range it.outs {
-			ids = append(ids, o.Event.ID)
-			if _, ok := subjIdx[o.Event.Subject]; !ok {
-				subjIdx[o.Event.Subject] = len(subjects)
-				subjects = append(subjects, o.Event.Subject)
-			}
+	out := newOutcome()
+	var bg begun
+	if pre != nil {
+		bg = *pre
+	} else {
+		var recovered int
+		var step string
+		var err error
+		bg, recovered, step, err = c.begin(ctx, b)
+		out.recovered = recovered
+		if err != nil {
+			return nil, nil, step, err
 		}
 	}
-	rctx, cancel := c.redis(ctx)
-	seen, err := c.d.Dedup.Seen(rctx, ids)
-	cancel()
-	if err != nil {
-		return nil, "dedup_check", err
-	}
-	rctx, cancel = c.redis(ctx)
-	cur, err := c.d.States.Get(rctx, subjects)
-	cancel()
-	if err != nil {
-		return nil, "state_read", err
-	}
+	seen, cur := bg.seen, bg.cur
 
 	now := c.now()
 	changed := map[string]*state.Shipment{}
-	inBatch := make(map[string]struct{}, len(ids))
-	var msgs []kafka.Message
-	var produced []string
+	inBatch := make(map[string]struct{}, len(b.ids))
+	msgs := make([]kafka.Message, 0, len(b.ids)+4)
+	produced := make([]string, 0, len(b.ids))
+	// One allocation each for every record value and header of the attempt.
+	arena := make([]byte, 0, b.size+len(b.ids)*256)
+	headers := make([]kafka.Header, 0, len(b.ids)*canonicalHeaders)
 	n := 0
-	for _, it := range items {
+	for _, it := range b.items {
 		if it.err != nil {
 			reason := adapter.ReasonOf(it.err)
 			out.dlq[reason]++
@@ -357,7 +410,7 @@ func (c *Consumer) attempt(ctx context.Context, items []item) (*outcome, string,
 		}
 		for j := range it.outs {
 			o := &it.outs[j]
-			id, si := o.Event.ID, subjIdx[o.Event.Subject]
+			id, si := o.Event.ID, b.subj[n]
 			dup := seen[n]
 			n++
 			// Every event is applied to the state, duplicates included: Apply is
@@ -374,10 +427,8 @@ func (c *Consumer) attempt(ctx context.Context, items []item) (*outcome, string,
 			}
 			inBatch[id] = struct{}{}
 			o.Event.Data.Advances = adv
-			m, err := canonicalMessage(c.cfg.CanonicalTopic, o, it.msg)
-			if err != nil {
-				return nil, "encode", err
-			}
+			var m kafka.Message
+			m, arena, headers = canonicalMessage(c.cfg.CanonicalTopic, o, it.enc[j], it.msg, arena, headers)
 			msgs = append(msgs, m)
 			produced = append(produced, id)
 			out.produced[o.Event.Data.Provider]++
@@ -392,56 +443,139 @@ func (c *Consumer) attempt(ctx context.Context, items []item) (*outcome, string,
 	}
 
 	if len(msgs) > 0 {
-		if c.now().Sub(claimed) > c.cfg.Lease/2 {
-			return nil, "lease", ErrLeaseAtRisk
+		if c.now().Sub(bg.at) > c.cfg.Lease/2 {
+			return nil, nil, "lease", ErrLeaseAtRisk
 		}
 		if err := c.d.Producer.WriteMessages(ctx, msgs...); err != nil {
-			return nil, "produce", fmt.Errorf("producing %d records: %w", len(msgs), err)
+			return nil, nil, "produce", fmt.Errorf("producing %d records: %w", len(msgs), err)
 		}
 	}
-	rctx, cancel = c.redis(ctx)
+	// State, marks and the release in one MULTI: the release happens only if every
+	// write was accepted (see inflight.Claims.ReleaseIn). The next batch's claim and
+	// reads follow on the same connection, so they run after it.
+	rctx, cancel := c.redis(ctx)
 	defer cancel()
-	if err := c.d.States.Put(rctx, changed); err != nil {
-		return nil, "state_write", err
+	pipe := c.d.Redis.Pipeline()
+	multi := pipe.Do(rctx, "multi")
+	if err := c.d.States.PutIn(rctx, pipe, changed); err != nil {
+		return nil, nil, "state_write", err
 	}
-	if err := c.d.Dedup.Mark(rctx, produced); err != nil {
-		return nil, "dedup_mark", err
+	c.d.Dedup.MarkIn(rctx, pipe, produced)
+	c.d.Claims.ReleaseIn(rctx, pipe, bg.held)
+	exec := pipe.Do(rctx, "exec")
+	var nextRes func() (begun, inflight.Result, string, error)
+	if next != nil && next.encErr == nil {
+		var err error
+		if nextRes, err = c.queueBegin(rctx, pipe, next); err != nil {
+			nextRes = nil
+		}
 	}
-	if err := c.d.Claims.Release(rctx, held); err != nil {
-		return nil, "release", err
+	_, _ = pipe.Exec(rctx) // each command carries its own error
+	if err := execErr(multi, exec); err != nil {
+		return nil, nil, "finish", fmt.Errorf("writing state, dedup marks and releasing claims: %w", err)
 	}
-	return out, "", nil
+	var nextPre *begun
+	if nextRes != nil {
+		// Anything short of a clean claim is left to next's own attempt: a claim
+		// taken here and not used is its own stale claim then, and recovered.
+		if nb, res, _, err := nextRes(); err == nil && len(res.Held) > 0 {
+			nextPre = &nb
+		}
+	}
+	return out, nextPre, "", nil
 }
 
-// claim claims the batch's raw partitions, first recovering any abandoned claim.
-func (c *Consumer) claim(ctx context.Context, items []item) ([]inflight.Held, int, string, error) {
-	var keys []string
-	seenPart := map[string]bool{}
-	for _, it := range items {
-		k := it.msg.Topic + ":" + strconv.Itoa(it.msg.Partition)
-		if !seenPart[k] {
-			seenPart[k] = true
-			keys = append(keys, k)
+// execErr is the error of a MULTI ... EXEC sent as plain pipeline commands: Redis
+// refusing a queued command aborts the whole transaction (EXECABORT), and a
+// command failing inside it shows in EXEC's answer.
+func execErr(multi, exec *redis.Cmd) error {
+	if err := multi.Err(); err != nil {
+		return err
+	}
+	res, err := exec.Slice()
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if e, ok := r.(error); ok {
+			return e
 		}
 	}
+	return nil
+}
+
+// begun is what begin read for a batch under its claims.
+type begun struct {
+	held []inflight.Held
+	seen []bool
+	cur  []*state.Shipment
+	// at is when the claim was sent: the attempt's lease runs from then.
+	at time.Time
+}
+
+// queueBegin queues b's claim and, after it, the dedup check and the state read
+// on pipe. The returned function reads the answers once pipe ran; begun is valid
+// only when the result holds every claim (no stale or busy one).
+func (c *Consumer) queueBegin(ctx context.Context, pipe redis.Pipeliner, b *batch) (func() (begun, inflight.Result, string, error), error) {
+	at := c.now()
+	claimRes, err := c.d.Claims.ClaimIn(ctx, pipe, b.parts, c.d.Recovery.Offsets())
+	if err != nil {
+		return nil, err
+	}
+	seenRes := c.d.Dedup.SeenIn(ctx, pipe, b.ids)
+	curRes := c.d.States.GetIn(ctx, pipe, b.subjects)
+	return func() (begun, inflight.Result, string, error) {
+		res, err := claimRes()
+		if err != nil {
+			return begun{}, res, "claim", err
+		}
+		if len(res.Stale) > 0 || res.Busy > 0 {
+			return begun{}, res, "", nil
+		}
+		bg := begun{held: res.Held, at: at}
+		if bg.seen, err = seenRes(); err != nil {
+			return begun{}, res, "dedup_check", err
+		}
+		if bg.cur, err = curRes(); err != nil {
+			return begun{}, res, "state_read", err
+		}
+		if len(bg.seen) != len(b.ids) || len(bg.cur) != len(b.subjects) {
+			return begun{}, res, "dedup_check", errors.New("short answer from redis")
+		}
+		return bg, res, "", nil
+	}, nil
+}
+
+// begin claims the batch's raw partitions and, in the same round trip and after
+// the claim, checks the dedup marks and reads the shipments' state. A stale claim
+// (an attempt that may have produced without marking) is recovered first and the
+// round trip repeated, so the reads always follow a recovery.
+func (c *Consumer) begin(ctx context.Context, b *batch) (begun, int, string, error) {
 	recovered := 0
 	for {
 		rctx, cancel := c.redis(ctx)
-		res, err := c.d.Claims.Claim(rctx, keys, c.d.Recovery.Offsets())
-		cancel()
+		pipe := c.d.Redis.Pipeline()
+		answer, err := c.queueBegin(rctx, pipe, b)
 		if err != nil {
-			return nil, recovered, "claim", err
+			cancel()
+			return begun{}, recovered, "claim", err
+		}
+		_, _ = pipe.Exec(rctx) // each command carries its own error
+		cancel()
+		bg, res, step, err := answer()
+		if err != nil {
+			return begun{}, recovered, step, err
 		}
 		if len(res.Stale) == 0 && res.Busy == 0 {
-			return res.Held, recovered, "", nil
+			return bg, recovered, "", nil
 		}
 		if len(res.Stale) == 0 {
-			return nil, recovered, "claim_busy", fmt.Errorf("%w (lease left %s)", ErrPartitionBusy, res.Busy)
+			return begun{}, recovered, "claim_busy", fmt.Errorf("%w (lease left %s)", ErrPartitionBusy, res.Busy)
 		}
 		n, err := c.recover(ctx, res.Stale)
 		recovered += n
 		if err != nil {
-			return nil, recovered, "recover", err
+			return begun{}, recovered, "recover", err
 		}
 	}
 }

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
@@ -23,25 +24,37 @@ type Producer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// Deduper remembers produced events by CloudEvents id. Seen answers per id; Mark is
-// called only after the events are durably produced.
+// Redis opens pipelines (a *redis.Client): the consumer groups the stores'
+// commands so that a batch costs two Redis round trips, one before producing
+// (claim, dedup check, state read) and one after (state, marks, release).
+type Redis interface {
+	Pipeline() redis.Pipeliner
+	TxPipeline() redis.Pipeliner
+}
+
+// Deduper remembers produced events by CloudEvents id. SeenIn queues the check on
+// a pipeline and answers per id once it ran; MarkIn queues marks, and is used only
+// after the events are durably produced; Mark marks at once (recovery).
 type Deduper interface {
-	Seen(ctx context.Context, ids []string) ([]bool, error)
+	SeenIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]bool, error)
+	MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string)
 	Mark(ctx context.Context, ids []string) error
 }
 
-// States reads and writes per-shipment state for a batch; Get returns nil for a
-// shipment without state.
+// States reads and writes per-shipment state for a batch, queued on a pipeline;
+// GetIn answers nil for a shipment without state.
 type States interface {
-	Get(ctx context.Context, subjects []string) ([]*state.Shipment, error)
-	Put(ctx context.Context, states map[string]*state.Shipment) error
+	GetIn(ctx context.Context, pipe redis.Pipeliner, subjects []string) func() ([]*state.Shipment, error)
+	PutIn(ctx context.Context, pipe redis.Pipeliner, states map[string]*state.Shipment) error
 }
 
 // Claims fences raw partitions while their events may be produced but not marked
-// (see package inflight). Claim is all or nothing.
+// (see package inflight). ClaimIn is all or nothing and runs before the commands
+// queued after it on the same pipeline; ReleaseIn goes last in the transaction
+// that writes the marks, so it happens only if they were written.
 type Claims interface {
-	Claim(ctx context.Context, parts []string, from map[int]int64) (inflight.Result, error)
-	Release(ctx context.Context, held []inflight.Held) error
+	ClaimIn(ctx context.Context, pipe redis.Pipeliner, parts []string, from map[int]int64) (func() (inflight.Result, error), error)
+	ReleaseIn(ctx context.Context, pipe redis.Pipeliner, held []inflight.Held)
 	Drop(ctx context.Context, stale []inflight.Stale) error
 }
 

@@ -6,8 +6,12 @@
 //
 // Per batch, in order (DESIGN.md, STYLE.md G13):
 //
-//	claim raw partitions (inflight) → dedup check → read state → produce
-//	→ write state → mark dedup → release claims → commit
+//	map + encode → [claim raw partitions (inflight) → dedup check → read state]
+//	→ produce → [MULTI write state, mark dedup, release claims EXEC] → commit
+//
+// Each bracket is one Redis round trip; the next batch's first bracket rides on
+// this batch's second one, after it. Mapping the next batch and committing the
+// previous one overlap with the current batch's Redis and Kafka work.
 //
 // Any failure before the commit is transient (Kafka, Redis): the whole batch is
 // retried with exponential backoff and nothing is committed until it succeeds.

@@ -78,7 +78,7 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 	if o.producer != nil {
 		p = o.producer(w)
 	}
-	scanner := inflight.NewScanner(h.k.Brokers, h.canon, consume.HeaderEventID, nil)
+	scanner := inflight.NewScanner(h.k.Brokers, h.canon, schemas.HeaderEventID, nil)
 	require.Eventually(t, func() bool { return scanner.Refresh(t.Context()) == nil }, 30*time.Second, 50*time.Millisecond,
 		"canonical topic metadata")
 	c, err := consume.New(consume.Config{
@@ -86,7 +86,7 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, RedisTimeout: time.Second,
 		Lease: o.lease, DrainTimeout: 10 * time.Second,
 	}, consume.Deps{
-		Fetcher: reader, Producer: p,
+		Fetcher: reader, Producer: p, Redis: o.rdb,
 		Dedup:    dedup.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		States:   state.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		Claims:   inflight.NewClaims(o.rdb, h.r.Prefix, o.owner, o.lease, time.Hour),
@@ -132,7 +132,7 @@ func (h *harness) events(t *testing.T, n int) []shipment.Event {
 	out := make([]shipment.Event, len(msgs))
 	for i, m := range msgs {
 		require.NoError(t, json.Unmarshal(m.Value, &out[i]))
-		require.Equal(t, out[i].ID, string(broker.Header(m, consume.HeaderEventID)))
+		require.Equal(t, out[i].ID, string(broker.Header(m, schemas.HeaderEventID)))
 		require.Equal(t, out[i].Subject, string(m.Key))
 	}
 	return out

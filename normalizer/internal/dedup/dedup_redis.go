@@ -24,24 +24,41 @@ func NewRedis(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Redi
 
 func (r *Redis) key(id string) string { return r.prefix + "d:" + id }
 
-// Seen reports, for each id, whether it was marked, in one pipelined round trip.
+// Seen reports, for each id, whether it was marked, in one round trip.
 func (r *Redis) Seen(ctx context.Context, ids []string) ([]bool, error) {
-	out := make([]bool, len(ids))
+	pipe := r.rdb.Pipeline()
+	res := r.SeenIn(ctx, pipe, ids)
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx)
+	}
+	return res()
+}
+
+// SeenIn queues the check of ids on pipe (one MGET) so it can share a round trip
+// with other commands; the returned function answers, per id, once pipe ran.
+func (r *Redis) SeenIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]bool, error) {
 	if len(ids) == 0 {
+		return func() ([]bool, error) { return nil, nil }
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = r.key(id)
+	}
+	cmd := pipe.MGet(ctx, keys...)
+	return func() ([]bool, error) {
+		vals, err := cmd.Result()
+		if err != nil {
+			return nil, fmt.Errorf("checking dedup marks: %w", err)
+		}
+		if len(vals) != len(ids) {
+			return nil, fmt.Errorf("checking dedup marks: %d answers for %d ids", len(vals), len(ids))
+		}
+		out := make([]bool, len(ids))
+		for i, v := range vals {
+			out[i] = v != nil
+		}
 		return out, nil
 	}
-	pipe := r.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.Exists(ctx, r.key(id))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("checking dedup marks: %w", err)
-	}
-	for i, c := range cmds {
-		out[i] = c.Val() > 0
-	}
-	return out, nil
 }
 
 // Mark records ids as produced, in one pipelined round trip.
@@ -50,11 +67,16 @@ func (r *Redis) Mark(ctx context.Context, ids []string) error {
 		return nil
 	}
 	pipe := r.rdb.Pipeline()
-	for _, id := range ids {
-		pipe.Set(ctx, r.key(id), "1", r.ttl)
-	}
+	r.MarkIn(ctx, pipe, ids)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("writing dedup marks: %w", err)
 	}
 	return nil
+}
+
+// MarkIn queues the marks of ids on pipe; they are written when pipe runs.
+func (r *Redis) MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string) {
+	for _, id := range ids {
+		pipe.Set(ctx, r.key(id), "1", r.ttl)
+	}
 }

@@ -111,9 +111,25 @@ func (c *Claims) Lease() time.Duration { return c.lease }
 // recording from (lower bounds of the canonical topic's end offsets) in the claim,
 // all or nothing, in one round trip.
 func (c *Claims) Claim(ctx context.Context, parts []string, from map[int]int64) (Result, error) {
-	var res Result
 	if len(parts) == 0 {
-		return res, nil
+		return Result{}, nil
+	}
+	pipe := c.rdb.Pipeline()
+	res, err := c.ClaimIn(ctx, pipe, parts, from)
+	if err != nil {
+		return Result{}, err
+	}
+	_, _ = pipe.Exec(ctx)
+	return res()
+}
+
+// ClaimIn queues Claim on pipe, so that reads queued after it share its round trip
+// and run after it (Redis runs one connection's commands in order). The returned
+// function gives the result once pipe ran. The script is sent with EVAL: EVALSHA
+// in a pipeline cannot fall back when Redis lost its script cache.
+func (c *Claims) ClaimIn(ctx context.Context, pipe redis.Pipeliner, parts []string, from map[int]int64) (func() (Result, error), error) {
+	if len(parts) == 0 {
+		return func() (Result, error) { return Result{}, nil }, nil
 	}
 	keys := make([]string, len(parts))
 	for i, p := range parts {
@@ -121,29 +137,33 @@ func (c *Claims) Claim(ctx context.Context, parts []string, from map[int]int64) 
 	}
 	payload, err := json.Marshal(from)
 	if err != nil {
-		return res, fmt.Errorf("encoding claim: %w", err)
+		return nil, fmt.Errorf("encoding claim: %w", err)
 	}
 	ttl := max(int64(c.ttl/time.Second), 1)
-	vals, err := claimScript.Run(ctx, c.rdb, keys, c.owner, c.lease.Milliseconds(), string(payload), ttl).StringSlice()
-	if err != nil {
-		return res, fmt.Errorf("claiming raw partitions: %w", err)
-	}
-	for i, v := range vals {
-		switch {
-		case strings.HasPrefix(v, "+"):
-			res.Held = append(res.Held, Held{Key: keys[i], Value: v[1:]})
-		case strings.HasPrefix(v, "~"):
-			ms, _ := strconv.ParseInt(v[1:], 10, 64)
-			res.Busy = max(res.Busy, time.Duration(ms)*time.Millisecond)
-		case strings.HasPrefix(v, "!"):
-			s, err := parseStale(keys[i], v[1:])
-			if err != nil {
-				return res, err
-			}
-			res.Stale = append(res.Stale, s)
+	cmd := claimScript.Eval(ctx, pipe, keys, c.owner, c.lease.Milliseconds(), string(payload), ttl)
+	return func() (Result, error) {
+		var res Result
+		vals, err := cmd.StringSlice()
+		if err != nil {
+			return res, fmt.Errorf("claiming raw partitions: %w", err)
 		}
-	}
-	return res, nil
+		for i, v := range vals {
+			switch {
+			case strings.HasPrefix(v, "+"):
+				res.Held = append(res.Held, Held{Key: keys[i], Value: v[1:]})
+			case strings.HasPrefix(v, "~"):
+				ms, _ := strconv.ParseInt(v[1:], 10, 64)
+				res.Busy = max(res.Busy, time.Duration(ms)*time.Millisecond)
+			case strings.HasPrefix(v, "!"):
+				s, err := parseStale(keys[i], v[1:])
+				if err != nil {
+					return res, err
+				}
+				res.Stale = append(res.Stale, s)
+			}
+		}
+		return res, nil
+	}, nil
 }
 
 func parseStale(key, value string) (Stale, error) {
@@ -163,14 +183,27 @@ func (c *Claims) Release(ctx context.Context, held []Held) error {
 	if len(held) == 0 {
 		return nil
 	}
+	pipe := c.rdb.Pipeline()
+	c.ReleaseIn(ctx, pipe, held)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("releasing in-flight claims: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIn queues Release on pipe. Queue it last in a MULTI (TxPipeline) after the
+// writes it depends on (dedup marks, state): a write Redis refuses (out of memory,
+// read-only replica) then aborts the whole transaction, so a claim is never
+// released while the marks it protects are missing.
+func (c *Claims) ReleaseIn(ctx context.Context, pipe redis.Pipeliner, held []Held) {
+	if len(held) == 0 {
+		return
+	}
 	keys, vals := make([]string, len(held)), make([]any, len(held))
 	for i, h := range held {
 		keys[i], vals[i] = h.Key, h.Value
 	}
-	if err := releaseScript.Run(ctx, c.rdb, keys, vals...).Err(); err != nil {
-		return fmt.Errorf("releasing in-flight claims: %w", err)
-	}
-	return nil
+	releaseScript.Eval(ctx, pipe, keys, vals...)
 }
 
 // Drop deletes stale claims once their events are marked, unless someone replaced

@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -26,36 +25,51 @@ func NewRedis(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Redi
 
 func (r *Redis) key(subject string) string { return r.prefix + "s:" + subject }
 
-// Get returns the state of each subject, nil where none is stored, in one pipelined
-// round trip. A value that does not decode is treated as absent (it is rewritten
-// by the next Put) rather than stalling the partition.
+// Get returns the state of each subject, nil where none is stored, in one round
+// trip.
 func (r *Redis) Get(ctx context.Context, subjects []string) ([]*Shipment, error) {
-	out := make([]*Shipment, len(subjects))
-	if len(subjects) == 0 {
-		return out, nil
-	}
 	pipe := r.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(subjects))
+	res := r.GetIn(ctx, pipe, subjects)
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx)
+	}
+	return res()
+}
+
+// GetIn queues the read of subjects' states on pipe (one MGET) so it can share a
+// round trip with other commands; the returned function answers once pipe ran,
+// nil where no state is stored. A value that does not decode is treated as absent
+// (it is rewritten by the next Put) rather than stalling the partition.
+func (r *Redis) GetIn(ctx context.Context, pipe redis.Pipeliner, subjects []string) func() ([]*Shipment, error) {
+	if len(subjects) == 0 {
+		return func() ([]*Shipment, error) { return nil, nil }
+	}
+	keys := make([]string, len(subjects))
 	for i, s := range subjects {
-		cmds[i] = pipe.Get(ctx, r.key(s))
+		keys[i] = r.key(s)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("reading shipment state: %w", err)
-	}
-	for i, c := range cmds {
-		b, err := c.Bytes()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
+	cmd := pipe.MGet(ctx, keys...)
+	return func() ([]*Shipment, error) {
+		vals, err := cmd.Result()
 		if err != nil {
 			return nil, fmt.Errorf("reading shipment state: %w", err)
 		}
-		var s Shipment
-		if json.Unmarshal(b, &s) == nil {
-			out[i] = &s
+		if len(vals) != len(subjects) {
+			return nil, fmt.Errorf("reading shipment state: %d answers for %d subjects", len(vals), len(subjects))
 		}
+		out := make([]*Shipment, len(subjects))
+		for i, v := range vals {
+			b, ok := v.(string)
+			if !ok {
+				continue
+			}
+			var s Shipment
+			if json.Unmarshal([]byte(b), &s) == nil {
+				out[i] = &s
+			}
+		}
+		return out, nil
 	}
-	return out, nil
 }
 
 // Put writes the given states in one pipelined round trip.
@@ -64,15 +78,23 @@ func (r *Redis) Put(ctx context.Context, states map[string]*Shipment) error {
 		return nil
 	}
 	pipe := r.rdb.Pipeline()
+	if err := r.PutIn(ctx, pipe, states); err != nil {
+		return err
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("writing shipment state: %w", err)
+	}
+	return nil
+}
+
+// PutIn queues the writes of states on pipe; they are written when pipe runs.
+func (r *Redis) PutIn(ctx context.Context, pipe redis.Pipeliner, states map[string]*Shipment) error {
 	for subject, s := range states {
 		b, err := json.Marshal(s)
 		if err != nil {
 			return fmt.Errorf("encoding shipment state: %w", err)
 		}
 		pipe.Set(ctx, r.key(subject), b, r.ttl)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("writing shipment state: %w", err)
 	}
 	return nil
 }

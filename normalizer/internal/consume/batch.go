@@ -1,0 +1,76 @@
+package consume
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// batch is a collected batch of raw records with everything that can be worked
+// out before touching Redis or Kafka: the adapters' outputs, each event encoded
+// (data.advances left open), the ids, subjects and raw partitions to look up.
+type batch struct {
+	msgs  []kafka.Message
+	items []item
+	// ids and subj are per event, in raw order; subj indexes subjects.
+	ids      []string
+	subj     []int
+	subjects []string
+	// parts are the raw partitions ("topic:partition") the batch holds.
+	parts []string
+	// encErr is the first event that failed to encode (see attempt).
+	encErr error
+	// size is the encoded bytes of every event, for one allocation per attempt.
+	size  int
+	start time.Time
+	// fetchErr ends Run after this batch (which may hold no records).
+	fetchErr error
+}
+
+// prepare maps and encodes recs. It runs beside the previous batch's handling and
+// touches nothing that batch uses.
+func (c *Consumer) prepare(recs []kafka.Message) *batch {
+	b := &batch{msgs: recs, items: make([]item, len(recs)), start: c.now()}
+	subjIdx := map[string]int{}
+	partSeen := map[string]bool{}
+	var buf []byte
+	for i, m := range recs {
+		rec := RawRecord(m)
+		outs, err := normalizeSafe(c.d.Normalize, rec)
+		it := item{msg: m, provider: rec.Provider, outs: outs, err: err}
+		part := m.Topic + ":" + strconv.Itoa(m.Partition)
+		if !partSeen[part] {
+			partSeen[part] = true
+			b.parts = append(b.parts, part)
+		}
+		if err == nil {
+			it.enc = make([]encodedEvent, len(outs))
+			for j := range outs {
+				ev := &outs[j].Event
+				b.ids = append(b.ids, ev.ID)
+				si, ok := subjIdx[ev.Subject]
+				if !ok {
+					si = len(b.subjects)
+					subjIdx[ev.Subject] = si
+					b.subjects = append(b.subjects, ev.Subject)
+				}
+				b.subj = append(b.subj, si)
+				if cap(buf)-len(buf) < 4<<10 {
+					buf = make([]byte, 0, max(256<<10, 1024*len(recs)))
+				}
+				enc, err := encodeEvent(buf, ev)
+				if err != nil && b.encErr == nil {
+					b.encErr = err
+				}
+				// Each event keeps its own slice of the chunk; the next one is
+				// appended after it.
+				buf = enc.json[len(enc.json):]
+				it.enc[j] = enc
+				b.size += len(enc.json)
+			}
+		}
+		b.items[i] = it
+	}
+	return b
+}

@@ -1,0 +1,104 @@
+package consume
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/schemas/shipment"
+)
+
+// assertEncodesLikeJSON checks encodeEvent against json.Marshal for both values of
+// data.advances.
+func assertEncodesLikeJSON(t *testing.T, ev shipment.Event) {
+	t.Helper()
+	enc, err := encodeEvent(nil, &ev)
+	_, jerr := json.Marshal(&ev)
+	if jerr != nil {
+		require.Error(t, err, "encoding/json fails, so must encodeEvent")
+		return
+	}
+	require.NoError(t, err)
+	for _, adv := range []bool{true, false} {
+		ev.Data.Advances = adv
+		want, err := json.Marshal(&ev)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(enc.value(adv)))
+	}
+}
+
+func TestEncodeEvent_matchesEncodingJSON(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "adapter", "testdata", "*", "*.json"))
+	require.NoError(t, err)
+	n := 0
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".golden.json") {
+			continue
+		}
+		body, err := os.ReadFile(p)
+		require.NoError(t, err)
+		provider := filepath.Base(filepath.Dir(p))
+		outs, err := adapter.Normalize(adapter.RawRecord{
+			Provider: provider, Body: body, ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC),
+			RequestID: "req", Topic: "raw", Partition: 2, Offset: 99,
+		})
+		if err != nil {
+			continue
+		}
+		for _, o := range outs {
+			t.Run(p, func(t *testing.T) { assertEncodesLikeJSON(t, o.Event) })
+			n++
+		}
+	}
+	require.Greater(t, n, 20, "fixtures found")
+}
+
+func TestEncodeEvent_edgeCases(t *testing.T) {
+	lat, lon := -6.2000001, 1e21
+	occurred := time.Date(2026, 5, 6, 7, 8, 9, 0, time.FixedZone("WIB", 7*3600))
+	tricky := "<a href=\"x\">&amp;</a>\\ \b\f\n\r\t\x00\x1f\x7f é \u2028\u2029 \xff\xfe 😀"
+	full := shipment.Event{
+		SpecVersion: "1.0", ID: "id", Source: tricky, Type: "t", Subject: tricky, Time: occurred,
+		Data: shipment.Data{
+			SchemaVersion: 1, Provider: "dash", ProviderEvent: tricky, ShipmentID: tricky, OrderID: "o",
+			MerchantOrderID: "m", TrackingNumber: "tn", Service: "svc", ServiceType: shipment.ServiceExpress,
+			Status: shipment.StatusDelivered, SubStatus: "s", ProviderStatus: tricky, Terminal: true,
+			OccurredAt: &occurred, OccurredAtRaw: "2026-05-06 07:08:09", ReceivedAt: occurred.UTC(),
+			Courier: &shipment.Courier{Name: tricky, Phone: "+62"}, Reason: tricky,
+			Proof:       []shipment.Media{{Kind: "delivery_proof", URL: "https://x/y?a=1&b=<2>"}},
+			TrackingURL: "https://t?a=1&b=2",
+			Origin:      &shipment.Place{Name: "o", Latitude: &lat, Longitude: &lon},
+			Destination: &shipment.Place{City: "Jakarta"},
+			Amounts:     &shipment.Amounts{Currency: "IDR", COD: "1000"},
+			Raw:         shipment.RawRef{Topic: "raw", Partition: 5, Offset: 1 << 40, RequestID: tricky},
+		},
+	}
+	tests := map[string]shipment.Event{
+		"every field":  full,
+		"zero value":   {},
+		"empty slices": {Data: shipment.Data{Proof: []shipment.Media{}}},
+		"year 10000":   {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for name, ev := range tests {
+		t.Run(name, func(t *testing.T) { assertEncodesLikeJSON(t, ev) })
+	}
+}
+
+func FuzzEncodeEvent(f *testing.F) {
+	f.Add("K-1", "Dikirim", "<&>", int64(3))
+	f.Add("\xff", "\u2028", "\x00", int64(-1))
+	f.Fuzz(func(t *testing.T, id, status, reason string, off int64) {
+		ev := shipment.Event{
+			ID: id, Subject: "komerce:" + id, Time: time.Unix(off%1e10, off%1e9).UTC(),
+			Data: shipment.Data{ShipmentID: id, ProviderStatus: status, Reason: reason, Raw: shipment.RawRef{Offset: off}},
+		}
+		assertEncodesLikeJSON(t, ev)
+	})
+}
