@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 )
 
 // batch is a collected batch of raw records with everything that can be worked
@@ -19,8 +21,6 @@ type batch struct {
 	subjects []string
 	// parts are the raw partitions ("topic:partition") the batch holds.
 	parts []string
-	// encErr is the first event that failed to encode (see attempt).
-	encErr error
 	// size is the encoded bytes of every event, for one allocation per attempt.
 	size  int
 	start time.Time
@@ -45,29 +45,41 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 			b.parts = append(b.parts, part)
 		}
 		if err == nil {
-			it.enc = make([]encodedEvent, len(outs))
+			// Encode first: an event that cannot be encoded (e.g. a time past year
+			// 9999) makes its whole record permanent, so it is dead-lettered instead of
+			// retrying the batch forever.
+			encs := make([]encodedEvent, len(outs))
+			size := 0
 			for j := range outs {
-				ev := &outs[j].Event
-				b.ids = append(b.ids, ev.ID)
-				si, ok := subjIdx[ev.Subject]
-				if !ok {
-					si = len(b.subjects)
-					subjIdx[ev.Subject] = si
-					b.subjects = append(b.subjects, ev.Subject)
-				}
-				b.subj = append(b.subj, si)
 				if cap(buf)-len(buf) < 4<<10 {
 					buf = make([]byte, 0, max(256<<10, 1024*len(recs)))
 				}
-				enc, err := encodeEvent(buf, ev)
-				if err != nil && b.encErr == nil {
-					b.encErr = err
+				enc, encErr := encodeEvent(buf, &outs[j].Event)
+				if encErr != nil {
+					it.err = adapter.Permanent(ReasonEncodeFailed, "encoding canonical event: %v", encErr)
+					it.outs = nil
+					break
 				}
 				// Each event keeps its own slice of the chunk; the next one is
 				// appended after it.
 				buf = enc.json[len(enc.json):]
-				it.enc[j] = enc
-				b.size += len(enc.json)
+				encs[j] = enc
+				size += len(enc.json)
+			}
+			if it.err == nil {
+				it.enc = encs
+				b.size += size
+				for j := range outs {
+					ev := &outs[j].Event
+					b.ids = append(b.ids, ev.ID)
+					si, ok := subjIdx[ev.Subject]
+					if !ok {
+						si = len(b.subjects)
+						subjIdx[ev.Subject] = si
+						b.subjects = append(b.subjects, ev.Subject)
+					}
+					b.subj = append(b.subj, si)
+				}
 			}
 		}
 		b.items[i] = it

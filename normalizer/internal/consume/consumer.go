@@ -371,9 +371,6 @@ func (c *Consumer) redis(ctx context.Context) (context.Context, context.CancelFu
 // it names the failing step; the claims it may hold stay in Redis, so the next
 // attempt first recovers what this one might have produced.
 func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batch) (*outcome, *begun, string, error) {
-	if b.encErr != nil {
-		return nil, nil, "encode", b.encErr
-	}
 	out := newOutcome()
 	var bg begun
 	if pre != nil {
@@ -464,7 +461,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 	c.d.Claims.ReleaseIn(rctx, pipe, bg.held)
 	exec := pipe.Do(rctx, "exec")
 	var nextRes func() (begun, inflight.Result, string, error)
-	if next != nil && next.encErr == nil {
+	if next != nil {
 		var err error
 		if nextRes, err = c.queueBegin(rctx, pipe, next); err != nil {
 			nextRes = nil

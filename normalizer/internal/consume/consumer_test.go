@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
@@ -71,6 +72,35 @@ func TestIntegrationConsumer_poisonRecordGoesToDLQAndPartitionMovesOn(t *testing
 	assert.Equal(t, "unknown_provider", string(broker.Header(dl[1], schemas.HeaderDLQReason)))
 	assert.Equal(t, noProvider.Value, dl[1].Value)
 	assert.Equal(t, 1.0, testutil.ToFloat64(h.metrics.DeadLettered.WithLabelValues("invalid_json")))
+}
+
+// TestIntegrationConsumer_unencodableEventIsDeadLettered feeds an event JSON cannot
+// carry (a time past year 9999): the record goes to the DLQ with reason
+// encode_failed instead of retrying its batch forever, and the partition moves on.
+func TestIntegrationConsumer_unencodableEventIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{normalize: func(rec adapter.RawRecord) ([]adapter.Output, error) {
+		outs, err := adapter.Normalize(rec)
+		for i := range outs {
+			if outs[i].Event.Data.ShipmentID == "K-BAD" {
+				outs[i].Event.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+			}
+		}
+		return outs, err
+	}})
+	bad := komerce("K-BAD", "Dikirim", t0)
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0), bad, komerce("K-2", "Selesai", t0))
+	h.processed(t, 3)
+
+	evs := h.events(t, 2)
+	require.Len(t, evs, 2)
+	assert.Equal(t, "komerce:K-1", evs[0].Subject)
+	assert.Equal(t, "komerce:K-2", evs[1].Subject, "the record behind the unencodable one was processed")
+	dl := h.k.ReadAll(t, h.dlq, 1, 30*time.Second)
+	require.Len(t, dl, 1)
+	assert.Equal(t, bad.Value, dl[0].Value)
+	assert.Equal(t, consume.ReasonEncodeFailed, string(broker.Header(dl[0], schemas.HeaderDLQReason)))
 }
 
 func TestIntegrationConsumer_olderEventAfterDeliveredDoesNotAdvance(t *testing.T) {

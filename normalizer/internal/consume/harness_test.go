@@ -53,10 +53,11 @@ func newHarness(t *testing.T, partitions int) *harness {
 
 // options tweak one consumer.
 type options struct {
-	rdb      redis.UniversalClient
-	producer func(consume.Producer) consume.Producer
-	owner    string
-	lease    time.Duration
+	rdb       redis.UniversalClient
+	producer  func(consume.Producer) consume.Producer
+	owner     string
+	lease     time.Duration
+	normalize consume.NormalizeFunc
 }
 
 // start runs a consumer until the test ends (or the returned stop is called).
@@ -90,7 +91,7 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 		Dedup:    dedup.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		States:   state.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		Claims:   inflight.NewClaims(o.rdb, h.r.Prefix, o.owner, o.lease, time.Hour),
-		Recovery: scanner, Metrics: h.metrics, Log: log,
+		Recovery: scanner, Metrics: h.metrics, Log: log, Normalize: o.normalize,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

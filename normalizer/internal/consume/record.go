@@ -15,6 +15,10 @@ import (
 // ReasonAdapterPanic is the dead-letter reason when an adapter panicked on a record.
 const ReasonAdapterPanic = "adapter_panic"
 
+// ReasonEncodeFailed is the dead-letter reason when an adapter's event cannot be
+// encoded as JSON (a value JSON cannot carry, such as a time past year 9999).
+const ReasonEncodeFailed = "encode_failed"
+
 // item is one fetched raw record and what the adapter made of it.
 type item struct {
 	msg      kafka.Message
