@@ -17,6 +17,7 @@ import (
 	"github.com/courierhook/pipeline/dispatcher/internal/sink"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/testkit"
+	"github.com/courierhook/pipeline/schemas"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -156,6 +157,9 @@ func suites() []suite {
 				var out []received
 				for _, m := range k.ReadAll(t, topic, n, 10*time.Second) {
 					assert.Equal(t, "dash:S1", string(m.Key), "canonical key kept")
+					assert.Equal(t, schemas.ContentTypeCloudEvents, string(broker.Header(m, schemas.HeaderEventContentType)))
+					assert.NotEmpty(t, broker.Header(m, schemas.HeaderEventID), "canonical headers kept downstream")
+					assert.Equal(t, "dash", string(broker.Header(m, schemas.HeaderProvider)))
 					out = append(out, received{id: string(broker.Header(m, sink.HeaderIdempotencyID)), body: m.Value})
 				}
 				return out

@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/courierhook/pipeline/schemas"
 )
 
-// Record headers the Kafka sink adds to each downstream record.
-const (
-	// HeaderIdempotencyID is the idempotency id downstream consumers dedup on.
-	HeaderIdempotencyID = "idempotency_id"
-	// HeaderContentType is always application/cloudevents+json.
-	HeaderContentType = "content_type"
-)
+// HeaderIdempotencyID is the record header carrying the idempotency id downstream
+// consumers dedup on. Downstream records also carry the canonical topic's header
+// contract (schemas.HeaderEvent*, HeaderProvider, HeaderStatus, HeaderAdvances), so
+// a consumer of a downstream topic reads them exactly as on the canonical topic.
+const HeaderIdempotencyID = "idempotency_id"
 
 // Writer is the part of *kafka.Writer the Kafka sink uses.
 type Writer interface {
@@ -45,13 +46,10 @@ func (k *KafkaSink) Deliver(ctx context.Context, d Delivery) error {
 		return err
 	}
 	msg := kafka.Message{
-		Topic: k.topic,
-		Key:   d.Key,
-		Value: body,
-		Headers: []kafka.Header{
-			{Key: HeaderIdempotencyID, Value: []byte(d.ID)},
-			{Key: HeaderContentType, Value: []byte("application/cloudevents+json")},
-		},
+		Topic:   k.topic,
+		Key:     d.Key,
+		Value:   body,
+		Headers: canonicalHeaders(d),
 	}
 	if err := k.w.WriteMessages(ctx, msg); err != nil {
 		var ke kafka.Error
@@ -61,4 +59,25 @@ func (k *KafkaSink) Deliver(ctx context.Context, d Delivery) error {
 		return fmt.Errorf("writing to %s: %w", k.topic, err)
 	}
 	return nil
+}
+
+// canonicalHeaders rebuilds the canonical record headers from the decoded event
+// (the canonical topic's contract in schemas/topics.go) plus the idempotency id.
+func canonicalHeaders(d Delivery) []kafka.Header {
+	h := make([]kafka.Header, 0, 8)
+	h = append(h,
+		kafka.Header{Key: HeaderIdempotencyID, Value: []byte(d.ID)},
+		kafka.Header{Key: schemas.HeaderEventContentType, Value: []byte(schemas.ContentTypeCloudEvents)},
+	)
+	if ev := d.Event; ev != nil {
+		h = append(h,
+			kafka.Header{Key: schemas.HeaderEventID, Value: []byte(ev.ID)},
+			kafka.Header{Key: schemas.HeaderEventType, Value: []byte(ev.Type)},
+			kafka.Header{Key: schemas.HeaderEventSource, Value: []byte(ev.Source)},
+			kafka.Header{Key: schemas.HeaderProvider, Value: []byte(ev.Data.Provider)},
+			kafka.Header{Key: schemas.HeaderStatus, Value: []byte(ev.Data.Status)},
+			kafka.Header{Key: schemas.HeaderAdvances, Value: []byte(strconv.FormatBool(ev.Data.Advances))},
+		)
+	}
+	return h
 }
