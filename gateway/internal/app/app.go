@@ -81,7 +81,7 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*App, error) {
 	m := metrics.New(a.ops.Registry())
 	var pub httpapi.Publisher
 	if cfg.Publish {
-		a.kafka = newProducer(cfg, o.transport)
+		a.kafka = newProducer(cfg, o.transport, m)
 		a.spool, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, SegmentBytes: cfg.SpoolSegment}, log.Named("spool"))
 		if err != nil {
 			return nil, fmt.Errorf("opening spool: %w", err)
@@ -224,7 +224,7 @@ func (a *App) Run(ctx context.Context) error {
 // newProducer builds the raw topic's producer (publish.Producer: acks=all,
 // Murmur2 partitioning, one request in flight per partition, adaptive batching).
 // rt replaces the transport in tests.
-func newProducer(cfg Config, rt kafka.RoundTripper) *publish.Producer {
+func newProducer(cfg Config, rt kafka.RoundTripper, m *metrics.Metrics) *publish.Producer {
 	if rt == nil {
 		clientID := cfg.Broker.ClientID
 		if clientID == "" {
@@ -240,7 +240,13 @@ func newProducer(cfg Config, rt kafka.RoundTripper) *publish.Producer {
 		comp = kafka.Lz4
 	}
 	client := &kafka.Client{Addr: kafka.TCP(cfg.Broker.Brokers...), Transport: rt, Timeout: 10 * time.Second}
-	return publish.NewProducer(client, cfg.Topic, publish.ProducerOptions{Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes})
+	return publish.NewProducer(client, cfg.Topic, publish.ProducerOptions{
+		Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes,
+		Observe: func(records int, took time.Duration, _ error) {
+			m.ProduceRecords.Observe(float64(records))
+			m.ProduceLatency.Observe(took.Seconds())
+		},
+	})
 }
 
 // closeStores flushes and closes the Kafka producer, then closes the spool.

@@ -20,6 +20,10 @@ type Metrics struct {
 	AuthFailures *prometheus.CounterVec
 	// AuthVariant counts accepted requests by provider and matched auth variant.
 	AuthVariant *prometheus.CounterVec
+	// ProduceRecords is the number of records per Kafka produce request (the
+	// adaptive batch size); ProduceLatency the request's duration.
+	ProduceRecords prometheus.Histogram
+	ProduceLatency prometheus.Histogram
 	// Forwarded counts spooled records the forwarder delivered to Kafka.
 	Forwarded prometheus.Counter
 }
@@ -44,10 +48,18 @@ func New(reg prometheus.Registerer) *Metrics {
 		AuthVariant: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_auth_variant_total", Help: "Accepted requests by provider and the auth variant that matched.",
 		}, []string{"provider", "variant"}),
+		ProduceRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "gateway_kafka_produce_records", Help: "Records per Kafka produce request (adaptive batch size).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+		}),
+		ProduceLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "gateway_kafka_produce_seconds", Help: "Duration of Kafka produce requests (acks=all), retries included.",
+			Buckets: []float64{.00025, .0005, .001, .002, .004, .008, .016, .032, .064, .128, .256, .512, 1, 2, 4, 10},
+		}),
 		Forwarded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_spool_forwarded_total", Help: "Spooled records delivered to Kafka by the forwarder.",
 		}),
 	}
-	reg.MustRegister(m.Requests, m.AckLatency, m.PublishErrors, m.AuthFailures, m.AuthVariant, m.Forwarded)
+	reg.MustRegister(m.Requests, m.AckLatency, m.PublishErrors, m.AuthFailures, m.AuthVariant, m.Forwarded, m.ProduceRecords, m.ProduceLatency)
 	return m
 }

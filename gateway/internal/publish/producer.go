@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 )
 
 // ErrProducerClosed is returned by WriteMessages after Close.
@@ -27,48 +32,64 @@ type ProducerOptions struct {
 	WriteTimeout time.Duration
 	// MetadataTTL is how long the topic's partition count is cached. Default 15 s.
 	MetadataTTL time.Duration
-	// MaxAttempts is how often a produce request is tried when the broker answers
-	// with a retriable error (leader moved, not enough replicas). Default 3.
+	// MaxAttempts is how often a batch is tried when the broker answers with a
+	// retriable error (leader moved, not enough replicas) or the connection
+	// broke. Default 3.
 	MaxAttempts int
+	// Observe, if set, is called after each produce request with its record
+	// count, duration and result (metrics).
+	Observe func(records int, took time.Duration, err error)
 }
 
-// Producer writes records to one topic with acks=all, at most one produce
-// request in flight per partition, and batching that adapts to the load
-// without a linger timer:
+// Producer writes records to one topic with acks=all, one produce request in
+// flight per broker, and batching that adapts to the load without a linger
+// timer, the way the Java producer's sender thread drains every ready
+// partition of a broker into one request:
 //
-//   - a record for an idle partition is sent at once, so an ack at low load
-//     costs one produce round trip (kafka-go's Writer would first wait its
-//     BatchTimeout, and then send each timer-cut batch as its own request);
-//   - records that arrive while their partition's request is in flight are
-//     sent together in the next request, so under load batches grow to what
-//     arrived during one round trip and the request rate stays bounded.
+//   - a record that arrives while nothing is in flight is sent at once, so an
+//     ack at low load costs one produce round trip (kafka-go's Writer first
+//     waits its BatchTimeout, then sends each timer-cut batch of each partition
+//     as its own request, one at a time per partition);
+//   - records that arrive while a request is in flight go together, for all
+//     partitions, into the next request, so under load batches grow to what
+//     arrived during one round trip while the request rate (the broker's and
+//     our per-request CPU) stays bounded.
 //
 // This is group commit, as the spool does for fsync. Keys are partitioned with
-// kafka-go's Murmur2Balancer, as the Java client does. Records of one partition
-// are sent in the order WriteMessages queued them, and a record is only sent
-// after every earlier request of its partition finished, so records written by
-// sequential calls (the forwarder) keep their order.
+// kafka-go's Murmur2Balancer, as the Java client does. Sending works in rounds:
+// a round takes what is queued on every partition, sends one request per
+// partition leader (in parallel when there are several), and waits for all
+// answers before the next round. So a partition never has two requests in
+// flight, records of one partition go out in the order WriteMessages queued
+// them, and a retried batch goes back to the front of its partition's queue:
+// records written by sequential calls (the forwarder) keep their order.
 //
-// It is built on kafka-go's Client (Produce, Metadata) and Transport: the same
-// library and connection handling as kafka.Writer, without its batching.
+// It is built on kafka-go's Transport and protocol packages (the same library
+// and connection handling as kafka.Writer, without its batching).
 type Producer struct {
 	client *kafka.Client
 	topic  string
 	opts   ProducerOptions
 	bal    kafka.Murmur2Balancer
 
-	mu     sync.Mutex // guards parts, ids, metaAt, closed
-	parts  []*partitionQueue
-	ids    []int // 0..len(parts)-1, the balancer's partition list
-	metaAt time.Time
+	enq    sync.RWMutex // WriteMessages enqueues under R; Close sets closed under W
 	closed bool
 
+	mu      sync.Mutex // guards the partition layout below
+	parts   []*partitionQueue
+	ids     []int   // 0..len(parts)-1, the balancer's partition list
+	leaders []int32 // leader broker id per partition
+	metaAt  time.Time
+
 	refreshing atomic.Bool
-	wg         sync.WaitGroup
+	kick       chan struct{} // buffered 1: something was queued
+	stop       chan struct{}
+	stopped    chan struct{}
 }
 
-// NewProducer returns a Producer for topic on the brokers behind client. The
-// client's Transport does connection pooling and leader routing.
+// NewProducer returns a Producer for topic on the brokers behind client
+// (Addr: bootstrap brokers; Transport: connection pooling and leader routing)
+// and starts its sender; Close stops it.
 func NewProducer(client *kafka.Client, topic string, opts ProducerOptions) *Producer {
 	if opts.MaxBatchBytes <= 0 {
 		opts.MaxBatchBytes = 1 << 20
@@ -82,24 +103,28 @@ func NewProducer(client *kafka.Client, topic string, opts ProducerOptions) *Prod
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
 	}
-	return &Producer{client: client, topic: topic, opts: opts}
+	if client.Transport == nil {
+		client.Transport = kafka.DefaultTransport
+	}
+	p := &Producer{client: client, topic: topic, opts: opts,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go p.run()
+	return p
 }
 
 // call is one WriteMessages call's share of one partition.
 type call struct {
-	msgs  []kafka.Message
-	bytes int64
-	at    time.Time  // record timestamp for messages without one
-	done  chan error // buffered 1: the partition loop never blocks on a caller
+	msgs     []kafka.Message
+	bytes    int64
+	at       time.Time // record timestamp for messages without one
+	attempts int
+	done     chan error // buffered 1: the sender never blocks on a caller
 }
 
 type partitionQueue struct {
 	id      int
 	mu      sync.Mutex
 	pending []*call
-	closed  bool          // set by the loop once it stopped; later calls fail
-	kick    chan struct{} // buffered 1
-	stop    chan struct{}
 }
 
 // WriteMessages sends msgs and returns nil once Kafka acknowledged all of them
@@ -115,22 +140,41 @@ func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 	}
 	now := time.Now()
 	var calls []*call
+	p.enq.RLock()
+	if p.closed {
+		p.enq.RUnlock()
+		return ErrProducerClosed
+	}
 	if len(msgs) == 1 {
 		c := newCall(msgs[:1], now)
 		calls = []*call{c}
-		parts[p.bal.Balance(msgs[0], ids...)].enqueue(c)
+		parts[p.bal.Balance(msgs[0], ids...)].push(c)
 	} else {
-		// One call per partition touched, messages in their original order.
+		// Per partition, in the original order; a share larger than
+		// MaxBatchBytes is split into consecutive calls (one request each).
 		byPart := map[int][]kafka.Message{}
 		for _, m := range msgs {
 			pid := p.bal.Balance(m, ids...)
 			byPart[pid] = append(byPart[pid], m)
 		}
 		for pid, ms := range byPart {
-			c := newCall(ms, now)
-			calls = append(calls, c)
-			parts[pid].enqueue(c)
+			for len(ms) > 0 {
+				n, size := 0, int64(0)
+				for n < len(ms) && (n == 0 || size+msgBytes(ms[n]) <= p.opts.MaxBatchBytes) {
+					size += msgBytes(ms[n])
+					n++
+				}
+				c := newCall(ms[:n], now)
+				calls = append(calls, c)
+				parts[pid].push(c)
+				ms = ms[n:]
+			}
 		}
+	}
+	p.enq.RUnlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 	var firstErr error
 	for _, c := range calls {
@@ -147,39 +191,35 @@ func (p *Producer) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 }
 
 func newCall(msgs []kafka.Message, now time.Time) *call {
-	c := &call{msgs: msgs, done: make(chan error, 1)}
+	c := &call{msgs: msgs, at: now, done: make(chan error, 1)}
 	for _, m := range msgs {
 		c.bytes += msgBytes(m)
 	}
-	c.at = now
 	return c
 }
 
-func (q *partitionQueue) enqueue(c *call) {
+func (q *partitionQueue) push(c *call) {
 	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		c.done <- ErrProducerClosed
-		return
-	}
 	q.pending = append(q.pending, c)
 	q.mu.Unlock()
-	select {
-	case q.kick <- struct{}{}:
-	default:
-	}
 }
 
-// take removes the calls that fit in one request (at least one).
+// requeue puts calls back at the front, ahead of everything queued since.
+func (q *partitionQueue) requeue(calls []*call) {
+	q.mu.Lock()
+	q.pending = append(calls, q.pending...)
+	q.mu.Unlock()
+}
+
+// take removes the calls that fit in one request (at least one, if any).
 func (q *partitionQueue) take(maxBytes int64) []*call {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var n int
-	var size int64
-	for n < len(q.pending) {
-		if n > 0 && size+q.pending[n].bytes > maxBytes {
-			break
-		}
+	if len(q.pending) == 0 {
+		return nil
+	}
+	n, size := 0, int64(0)
+	for n < len(q.pending) && (n == 0 || size+q.pending[n].bytes <= maxBytes) {
 		size += q.pending[n].bytes
 		n++
 	}
@@ -191,108 +231,179 @@ func (q *partitionQueue) take(maxBytes int64) []*call {
 	return out
 }
 
-// run is the partition's loop: one produce request at a time, each carrying
-// everything that queued up meanwhile.
-func (p *Producer) run(q *partitionQueue) {
-	defer p.wg.Done()
+// run is the sender: one round at a time, each carrying everything that
+// queued up meanwhile. On Close it sends what is queued, then returns.
+func (p *Producer) run() {
+	defer close(p.stopped)
 	for {
 		select {
-		case <-q.kick:
-		case <-q.stop:
-			// Close: send what is queued; calls racing with Close fail.
-			for calls := q.take(p.opts.MaxBatchBytes); len(calls) > 0; calls = q.take(p.opts.MaxBatchBytes) {
-				p.flush(q.id, calls)
-			}
-			q.mu.Lock()
-			q.closed = true
-			late := q.pending
-			q.pending = nil
-			q.mu.Unlock()
-			for _, c := range late {
-				c.done <- ErrProducerClosed
+		case <-p.kick:
+		case <-p.stop:
+			for p.round() {
 			}
 			return
 		}
-		for calls := q.take(p.opts.MaxBatchBytes); len(calls) > 0; calls = q.take(p.opts.MaxBatchBytes) {
-			p.flush(q.id, calls)
+		for p.round() {
 		}
 	}
 }
 
-func (p *Producer) flush(partition int, calls []*call) {
-	n := 0
-	for _, c := range calls {
-		n += len(c.msgs)
+// share is one partition's part of a produce request.
+type share struct {
+	q     *partitionQueue
+	calls []*call
+}
+
+// round sends what is queued, one request per leader, and reports whether
+// there was anything.
+func (p *Producer) round() bool {
+	p.mu.Lock()
+	parts, leaders := p.parts, p.leaders
+	p.mu.Unlock()
+	var groups map[int32][]share
+	for _, q := range parts {
+		calls := q.take(p.opts.MaxBatchBytes)
+		if len(calls) == 0 {
+			continue
+		}
+		if groups == nil {
+			groups = map[int32][]share{}
+		}
+		groups[leaders[q.id]] = append(groups[leaders[q.id]], share{q: q, calls: calls})
 	}
-	recs := make([]kafka.Record, 0, n)
-	for _, c := range calls {
-		for _, m := range c.msgs {
-			t := m.Time
-			if t.IsZero() {
-				t = c.at
+	if len(groups) == 0 {
+		return false
+	}
+	retry := false
+	if len(groups) == 1 {
+		for _, g := range groups {
+			retry = p.send(g)
+		}
+	} else {
+		var wg sync.WaitGroup
+		var any atomic.Bool
+		for _, g := range groups {
+			wg.Go(func() {
+				if p.send(g) {
+					any.Store(true)
+				}
+			})
+		}
+		wg.Wait()
+		retry = any.Load()
+	}
+	if retry {
+		// Something was requeued after a retriable error (leader moved, broker
+		// connection lost): refresh the layout and pause briefly before the
+		// next round, as kafka-go's Writer backs off between attempts.
+		p.refreshAsync()
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+// send writes one request with the shares of one leader and completes or
+// requeues their calls. It reports whether anything was requeued.
+func (p *Producer) send(group []share) (requeued bool) {
+	start := time.Now()
+	records := 0
+	req := &produceAPI.Request{Acks: int16(kafka.RequireAll)}
+	tp := produceAPI.RequestTopic{Topic: p.topic, Partitions: make([]produceAPI.RequestPartition, 0, len(group))}
+	for _, sh := range group {
+		n := 0
+		for _, c := range sh.calls {
+			n += len(c.msgs)
+		}
+		recs := make([]kafka.Record, 0, n)
+		for _, c := range sh.calls {
+			for _, m := range c.msgs {
+				t := m.Time
+				if t.IsZero() {
+					t = c.at
+				}
+				recs = append(recs, kafka.Record{Time: t, Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value), Headers: m.Headers})
 			}
-			recs = append(recs, kafka.Record{Time: t, Key: kafka.NewBytes(m.Key), Value: kafka.NewBytes(m.Value), Headers: m.Headers})
 		}
+		records += n
+		tp.Partitions = append(tp.Partitions, produceAPI.RequestPartition{
+			Partition: int32(sh.q.id),
+			RecordSet: protocol.RecordSet{Attributes: protocol.Attributes(p.opts.Compression) & 7, Records: kafka.NewRecordReader(recs...)},
+		})
 	}
-	err := p.produce(partition, recs)
-	for _, c := range calls {
-		c.done <- err
-	}
-}
-
-func (p *Producer) produce(partition int, recs []kafka.Record) error {
+	req.Topics = []produceAPI.RequestTopic{tp}
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.WriteTimeout)
 	defer cancel()
-	var err error
-	for attempt := range p.opts.MaxAttempts {
-		if attempt > 0 {
-			t := time.NewTimer(time.Duration(attempt) * 50 * time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("producing to %s/%d: %w (after %w)", p.topic, partition, ctx.Err(), err)
-			case <-t.C:
-			}
-		}
-		var res *kafka.ProduceResponse
-		res, err = p.client.Produce(ctx, &kafka.ProduceRequest{
-			Topic:        p.topic,
-			Partition:    partition,
-			RequiredAcks: kafka.RequireAll,
-			Compression:  p.opts.Compression,
-			// Records are read once per attempt; a fresh reader each time.
-			Records: kafka.NewRecordReader(recs...),
-		})
-		if err == nil && res != nil {
-			err = res.Error
-			if err == nil && len(res.RecordErrors) > 0 {
-				for _, rerr := range res.RecordErrors {
-					err = rerr
-					break
+	req.Timeout = int32(p.opts.WriteTimeout / time.Millisecond)
+
+	errs := make(map[int32]error, len(group))
+	res, err := p.client.Transport.RoundTrip(ctx, p.client.Addr, req)
+	if err == nil {
+		r, ok := res.(*produceAPI.Response)
+		if !ok {
+			err = fmt.Errorf("unexpected produce response %T", res)
+		} else {
+			for _, t := range r.Topics {
+				for _, rp := range t.Partitions {
+					if rp.ErrorCode != 0 {
+						errs[rp.Partition] = kafka.Error(rp.ErrorCode)
+					} else if len(rp.RecordErrors) > 0 {
+						errs[rp.Partition] = fmt.Errorf("record %d rejected: %s", rp.RecordErrors[0].BatchIndex, rp.RecordErrors[0].BatchIndexErrorMessage)
+					}
 				}
 			}
 		}
-		if err == nil {
-			return nil
+	}
+	if p.opts.Observe != nil {
+		p.opts.Observe(records, time.Since(start), err)
+	}
+	for _, sh := range group {
+		perr := err
+		if perr == nil {
+			perr = errs[int32(sh.q.id)]
 		}
-		var kerr kafka.Error
-		if !errors.As(err, &kerr) || !kerr.Temporary() {
-			break
+		if perr == nil {
+			for _, c := range sh.calls {
+				c.done <- nil
+			}
+			continue
+		}
+		if retriable(perr) && sh.calls[0].attempts+1 < p.opts.MaxAttempts {
+			for _, c := range sh.calls {
+				c.attempts++
+			}
+			sh.q.requeue(sh.calls)
+			requeued = true
+			continue
+		}
+		werr := fmt.Errorf("producing to %s/%d: %w", p.topic, sh.q.id, perr)
+		for _, c := range sh.calls {
+			c.done <- werr
 		}
 	}
-	return fmt.Errorf("producing to %s/%d: %w", p.topic, partition, err)
+	return requeued
 }
 
-// partitions returns the partition queues, reading the topic's partition
-// count from the broker on first use and refreshing it in the background
-// every MetadataTTL (new partitions get a queue; the count never shrinks).
+// retriable reports errors worth another attempt: Kafka's retriable error
+// codes (leader moved, not enough replicas, ...) and lost or refused
+// connections (the transport reconnects on the next attempt).
+func retriable(err error) bool {
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	var nerr net.Error
+	return errors.As(err, &nerr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// partitions returns the partition queues, reading the topic's layout from the
+// broker on first use and refreshing it in the
+// background every MetadataTTL (new partitions get a queue; the count never
+// shrinks).
 func (p *Producer) partitions(ctx context.Context) ([]*partitionQueue, []int, error) {
 	p.mu.Lock()
-	parts, ids, at, closed := p.parts, p.ids, p.metaAt, p.closed
+	parts, ids, at := p.parts, p.ids, p.metaAt
 	p.mu.Unlock()
-	if closed {
-		return nil, nil, ErrProducerClosed
-	}
 	if len(parts) == 0 {
 		if err := p.refresh(ctx); err != nil {
 			return nil, nil, err
@@ -302,15 +413,22 @@ func (p *Producer) partitions(ctx context.Context) ([]*partitionQueue, []int, er
 		p.mu.Unlock()
 		return parts, ids, nil
 	}
-	if time.Since(at) > p.opts.MetadataTTL && p.refreshing.CompareAndSwap(false, true) {
-		go func() {
-			defer p.refreshing.Store(false)
-			rctx, cancel := context.WithTimeout(context.Background(), p.opts.WriteTimeout)
-			defer cancel()
-			_ = p.refresh(rctx) // on failure the known partitions stay in use
-		}()
+	if time.Since(at) > p.opts.MetadataTTL {
+		p.refreshAsync()
 	}
 	return parts, ids, nil
+}
+
+func (p *Producer) refreshAsync() {
+	if !p.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer p.refreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), p.opts.WriteTimeout)
+		defer cancel()
+		_ = p.refresh(ctx) // on failure the known layout stays in use
+	}()
 }
 
 func (p *Producer) refresh(ctx context.Context) error {
@@ -318,58 +436,55 @@ func (p *Producer) refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading metadata of %s: %w", p.topic, err)
 	}
-	n := 0
-	for _, t := range md.Topics {
-		if t.Name != p.topic {
-			continue
+	var found *kafka.Topic
+	for i := range md.Topics {
+		if md.Topics[i].Name == p.topic {
+			found = &md.Topics[i]
 		}
-		if t.Error != nil {
-			return fmt.Errorf("reading metadata of %s: %w", p.topic, t.Error)
-		}
-		n = len(t.Partitions)
 	}
-	if n == 0 {
+	if found == nil || len(found.Partitions) == 0 {
 		return fmt.Errorf("reading metadata of %s: %w", p.topic, kafka.UnknownTopicOrPartition)
+	}
+	if found.Error != nil {
+		return fmt.Errorf("reading metadata of %s: %w", p.topic, found.Error)
+	}
+	n := 0
+	for _, mp := range found.Partitions {
+		n = max(n, mp.ID+1)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
-		return ErrProducerClosed
-	}
-	p.metaAt = time.Now()
-	if n <= len(p.parts) {
-		return nil
-	}
+	n = max(n, len(p.parts))
 	parts := make([]*partitionQueue, n)
 	copy(parts, p.parts)
+	leaders := make([]int32, n)
+	copy(leaders, p.leaders)
 	for i := len(p.parts); i < n; i++ {
-		parts[i] = &partitionQueue{id: i, kick: make(chan struct{}, 1), stop: make(chan struct{})}
-		p.wg.Add(1)
-		go p.run(parts[i])
+		parts[i] = &partitionQueue{id: i}
+	}
+	for _, mp := range found.Partitions {
+		leaders[mp.ID] = int32(mp.Leader.ID)
 	}
 	ids := make([]int, n)
 	for i := range ids {
 		ids[i] = i
 	}
-	p.parts, p.ids = parts, ids
+	p.parts, p.ids, p.leaders, p.metaAt = parts, ids, leaders, time.Now()
 	return nil
 }
 
-// Close sends what is queued, waits for it, and stops the partition loops.
+// Close sends what is queued, waits for the answers, and stops the sender.
 // Calls after Close fail with ErrProducerClosed.
 func (p *Producer) Close() error {
-	p.mu.Lock()
+	p.enq.Lock()
 	if p.closed {
-		p.mu.Unlock()
+		p.enq.Unlock()
 		return nil
 	}
 	p.closed = true
-	parts := p.parts
-	p.mu.Unlock()
-	for _, q := range parts {
-		close(q.stop)
-	}
-	p.wg.Wait()
+	p.enq.Unlock()
+	close(p.stop)
+	<-p.stopped
 	return nil
 }
 
