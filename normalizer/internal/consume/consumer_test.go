@@ -103,6 +103,35 @@ func TestIntegrationConsumer_unencodableEventIsDeadLettered(t *testing.T) {
 	assert.Equal(t, consume.ReasonEncodeFailed, string(broker.Header(dl[0], schemas.HeaderDLQReason)))
 }
 
+// failingFetcher fails its first n fetches the way kafka-go's reader does while the
+// broker is unreachable (a dial error from the group's run loop), then delegates.
+type failingFetcher struct {
+	consume.Fetcher
+	left atomic.Int32
+}
+
+func (f *failingFetcher) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	if f.left.Add(-1) >= 0 {
+		return kafka.Message{}, errors.New("failed to dial: failed to open connection to 127.0.0.1:9092: connection refused")
+	}
+	return f.Fetcher.FetchMessage(ctx)
+}
+
+// TestIntegrationConsumer_fetchErrorsAreRetried checks that a broker outage seen by
+// the reader does not stop the consumer: it backs off, fetches again, and processes
+// every record once the fetches succeed.
+func TestIntegrationConsumer_fetchErrorsAreRetried(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	ff := &failingFetcher{}
+	ff.left.Store(5)
+	h.start(t, options{fetcher: func(r consume.Fetcher) consume.Fetcher { ff.Fetcher = r; return ff }})
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0), komerce("K-2", "Selesai", t0))
+	h.processed(t, 2)
+	require.Len(t, h.events(t, 2), 2)
+	assert.Equal(t, 5.0, testutil.ToFloat64(h.metrics.Retries.WithLabelValues("fetch")))
+}
+
 func TestIntegrationConsumer_olderEventAfterDeliveredDoesNotAdvance(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 1)

@@ -58,6 +58,7 @@ type options struct {
 	owner     string
 	lease     time.Duration
 	normalize consume.NormalizeFunc
+	fetcher   func(consume.Fetcher) consume.Fetcher
 }
 
 // start runs a consumer until the test ends (or the returned stop is called).
@@ -75,6 +76,10 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 	log := zaptest.NewLogger(t)
 	reader := broker.NewReader(h.k.Config(), h.group, []string{h.raw}, nil, broker.ReaderOptions{})
 	w := broker.NewWriter(h.k.Config(), "", nil, broker.WriterOptions{MaxAttempts: 1})
+	var f consume.Fetcher = reader
+	if o.fetcher != nil {
+		f = o.fetcher(reader)
+	}
 	var p consume.Producer = w
 	if o.producer != nil {
 		p = o.producer(w)
@@ -87,7 +92,7 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, RedisTimeout: time.Second,
 		Lease: o.lease, DrainTimeout: 10 * time.Second,
 	}, consume.Deps{
-		Fetcher: reader, Producer: p, Redis: o.rdb,
+		Fetcher: f, Producer: p, Redis: o.rdb,
 		Dedup:    dedup.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		States:   state.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		Claims:   inflight.NewClaims(o.rdb, h.r.Prefix, o.owner, o.lease, time.Hour),
