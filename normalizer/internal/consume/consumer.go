@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -222,39 +221,29 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
-// fetch feeds msgs until ctx ends. A fetch error (broker unreachable, group
-// coordinator moving) is transient: kafka-go's reader keeps rejoining the group in
-// the background and reports each failed round, so fetch backs off and asks again
-// instead of stopping the service; nothing past the last durable batch has been
-// committed, so nothing is lost while it waits. Only a closed reader (io.EOF) ends it.
+// fetch feeds msgs until ctx ends. A failed fetch (broker unreachable, group
+// coordinator moving) is transient: broker.FetchRetrying backs off and asks again
+// instead of stopping the service; nothing past the last durable batch was
+// committed, so nothing is lost while it waits. Only a closed reader ends it.
 func (c *Consumer) fetch(ctx context.Context, msgs chan<- kafka.Message) error {
-	delay := c.cfg.RetryMin
 	failing := false
 	for {
-		m, err := c.d.Fetcher.FetchMessage(ctx)
+		m, err := broker.FetchRetrying(ctx, c.d.Fetcher, c.cfg.RetryMin, c.cfg.RetryMax, func(err error, attempt int) {
+			c.m.Retries.WithLabelValues("fetch").Inc()
+			if attempt == 1 {
+				c.log.Warn("fetching raw records failed, retrying", zap.Error(err))
+			}
+			failing = true
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("fetching raw records: %w", err)
-			}
-			c.m.Retries.WithLabelValues("fetch").Inc()
-			if !failing {
-				c.log.Warn("fetching raw records failed, retrying", zap.Error(err))
-				failing = true
-			}
-			select {
-			case <-time.After(delay):
-			case <-ctx.Done():
-				return nil
-			}
-			delay = min(2*delay, c.cfg.RetryMax)
-			continue
+			return fmt.Errorf("fetching raw records: %w", err)
 		}
 		if failing {
 			c.log.Info("fetching raw records again")
-			failing, delay = false, c.cfg.RetryMin
+			failing = false
 		}
 		select {
 		case msgs <- m:
