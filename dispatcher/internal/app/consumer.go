@@ -15,6 +15,7 @@ import (
 	"github.com/courierhook/pipeline/dispatcher/internal/retry"
 	"github.com/courierhook/pipeline/dispatcher/internal/route"
 	"github.com/courierhook/pipeline/dispatcher/internal/sink"
+	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -62,13 +63,26 @@ func (c *consumer) fetch(ctx, workCtx context.Context) error {
 		queues = newDelayed(c)
 		defer queues.wait()
 	}
+	failing := false
 	for {
-		msg, err := c.r.FetchMessage(ctx)
+		// A failed fetch (broker unreachable, group rejoining) is transient: back off
+		// and ask again rather than stop the dispatcher; nothing undone was committed.
+		msg, err := broker.FetchRetrying(ctx, c.r, 100*time.Millisecond, 5*time.Second, func(err error, attempt int) {
+			c.m.fetchErrors.WithLabelValues(c.name).Inc()
+			if attempt == 1 {
+				c.log.Warn("fetching failed, retrying", zap.Error(err))
+			}
+			failing = true
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("fetching from %s: %w", c.name, err)
+		}
+		if failing {
+			c.log.Info("fetching again")
+			failing = false
 		}
 		c.m.records.WithLabelValues(c.name).Inc()
 		select {

@@ -19,6 +19,7 @@ type metrics struct {
 	attempt     *prometheus.HistogramVec
 	latency     *prometheus.HistogramVec
 	retries     *prometheus.CounterVec
+	fetchErrors *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	breaker     *prometheus.GaugeVec
 	inflight    *prometheus.GaugeVec
@@ -40,6 +41,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "dispatcher_dispatch_latency_seconds", Help: "Canonical record timestamp to successful delivery, by sink.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 3, 14),
 		}, []string{"sink"}),
+		fetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dispatcher_fetch_errors_total", Help: "Failed fetches (broker unreachable, group rejoining) retried with backoff, by consumer.",
+		}, []string{"consumer"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dispatcher_retries_total", Help: "Deliveries written to a retry tier, by tier.",
 		}, []string{"tier"}),
@@ -64,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"topic"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.deliveries, m.attempt, m.latency, m.retries, m.deadLetters, m.breaker, m.inflight, m.records, m.commits, m.lag)
+		reg.MustRegister(m.deliveries, m.attempt, m.latency, m.retries, m.fetchErrors, m.deadLetters, m.breaker, m.inflight, m.records, m.commits, m.lag)
 	}
 	return m
 }
