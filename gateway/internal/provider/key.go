@@ -16,7 +16,7 @@ const MaxKeyLen = 256
 type KeyFunc func(body []byte) string
 
 // scalar renders a JSON string or number as a key; other JSON values give "".
-func scalar(raw json.RawMessage) string {
+func scalar(raw []byte) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return ""
@@ -24,7 +24,11 @@ func scalar(raw json.RawMessage) string {
 	var s string
 	switch raw[0] {
 	case '"':
-		if err := json.Unmarshal(raw, &s); err != nil {
+		// Fast path: no escapes and valid UTF-8, so the bytes between the
+		// quotes are the string (Unmarshal would also replace bad UTF-8).
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
+			s = string(raw[1 : len(raw)-1])
+		} else if err := json.Unmarshal(raw, &s); err != nil {
 			return ""
 		}
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
@@ -42,36 +46,193 @@ func scalar(raw json.RawMessage) string {
 	return s
 }
 
+func plain(in []byte) bool {
+	return bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0 && utf8.Valid(in)
+}
+
+// The key functions read a few members of a body the handler already checked
+// with json.Valid, so they scan it instead of decoding it: encoding/json's
+// Unmarshal into a map or struct was the largest single CPU cost of a request
+// (~18% of the gateway's CPU at max load). The scan is bounds-checked and gives
+// up (no key) on anything malformed; on valid JSON it picks what
+// encoding/json would (the last matching member; struct-style lookups also
+// match the name case-insensitively). key_test.go checks that against
+// encoding/json.
+
+// member returns the raw value of the last member of the JSON object raw named
+// name (fold: compared case-insensitively, as encoding/json matches struct
+// fields), or nil.
+func member(raw []byte, name string, fold bool) []byte {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil
+	}
+	i++
+	var found []byte
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return nil
+		}
+		if raw[i] == '}' {
+			return found
+		}
+		if raw[i] != '"' {
+			return nil
+		}
+		kend := skipString(raw, i)
+		if kend < 0 {
+			return nil
+		}
+		key := raw[i+1 : kend-1]
+		i = skipSpace(raw, kend)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil
+		}
+		vstart := skipSpace(raw, i+1)
+		vend := skipValue(raw, vstart)
+		if vend < 0 {
+			return nil
+		}
+		if keyMatches(key, name, fold) {
+			found = raw[vstart:vend]
+		}
+		i = skipSpace(raw, vend)
+		if i >= len(raw) {
+			return nil
+		}
+		switch raw[i] {
+		case ',':
+			i++
+		case '}':
+			return found
+		default:
+			return nil
+		}
+	}
+}
+
+func keyMatches(key []byte, name string, fold bool) bool {
+	if bytes.IndexByte(key, '\\') >= 0 { // escaped key: decode it (rare)
+		var k string
+		if err := json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &k); err != nil {
+			return false
+		}
+		key = []byte(k)
+	}
+	if fold {
+		return bytes.EqualFold(key, []byte(name))
+	}
+	return string(key) == name
+}
+
+// elements calls fn with each element of the JSON array raw until fn returns true.
+func elements(raw []byte, fn func(el []byte) bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return
+	}
+	i++
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] == ']' {
+			return
+		}
+		end := skipValue(raw, i)
+		if end < 0 || fn(raw[i:end]) {
+			return
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ',' {
+			return
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"', or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end := skipString(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default: // number, true, false, null
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+}
+
 // field returns the scalar member name of a JSON object body.
 func field(body []byte, name string) string {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil {
-		return ""
-	}
-	return scalar(obj[name])
+	return scalar(member(body, name, false))
 }
 
 // firstOf returns member name of raw when raw is an object, or of its first
-// element when raw is an array (KiriminAja's `data` is either; Komerce's sandbox
-// reportedly sends an array).
-func firstOf(raw json.RawMessage, name string) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+// element that has it when raw is an array (KiriminAja's `data` is either;
+// Komerce's sandbox reportedly sends an array).
+func firstOf(raw []byte, name string) string {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) {
 		return ""
 	}
-	switch raw[0] {
+	switch raw[i] {
 	case '{':
 		return field(raw, name)
 	case '[':
-		var arr []json.RawMessage
-		if err := json.Unmarshal(raw, &arr); err != nil {
-			return ""
-		}
-		for _, el := range arr {
-			if k := field(el, name); k != "" {
-				return k
-			}
-		}
+		var k string
+		elements(raw, func(el []byte) bool {
+			k = field(el, name)
+			return k != ""
+		})
+		return k
 	}
 	return ""
 }
@@ -79,32 +240,18 @@ func firstOf(raw json.RawMessage, name string) string {
 // KiriminAjaKey keys by the first data[].order_id (data is an array of orders, or
 // one object for update_instant_packages), else the first packages[].order_id.
 func KiriminAjaKey(body []byte) string {
-	var env struct {
-		Data     json.RawMessage `json:"data"`
-		Packages json.RawMessage `json:"packages"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return ""
-	}
-	if k := firstOf(env.Data, "order_id"); k != "" {
+	if k := firstOf(member(body, "data", true), "order_id"); k != "" {
 		return k
 	}
-	return firstOf(env.Packages, "order_id")
+	return firstOf(member(body, "packages", true), "order_id")
 }
 
 // DashKey keys by deliveryID (Dash-issued), else providerOrderID.
 func DashKey(body []byte) string {
-	var env struct {
-		DeliveryID      json.RawMessage `json:"deliveryID"`
-		ProviderOrderID json.RawMessage `json:"providerOrderID"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return ""
-	}
-	if k := scalar(env.DeliveryID); k != "" {
+	if k := scalar(member(body, "deliveryID", true)); k != "" {
 		return k
 	}
-	return scalar(env.ProviderOrderID)
+	return scalar(member(body, "providerOrderID", true))
 }
 
 // KomerceKey keys by order_no (of the object, or of the first element when the
@@ -115,17 +262,10 @@ func KomerceKey(body []byte) string {
 
 // SendstackKey keys by batchId, else the first drops[].batchId.
 func SendstackKey(body []byte) string {
-	var env struct {
-		BatchID json.RawMessage `json:"batchId"`
-		Drops   json.RawMessage `json:"drops"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return ""
-	}
-	if k := scalar(env.BatchID); k != "" {
+	if k := scalar(member(body, "batchId", true)); k != "" {
 		return k
 	}
-	return firstOf(env.Drops, "batchId")
+	return firstOf(member(body, "drops", true), "batchId")
 }
 
 // SendstackWebhookID reads webhookId, the message the Sendstack signature covers

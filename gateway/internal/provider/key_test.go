@@ -1,11 +1,16 @@
 package provider_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/gateway/internal/provider"
 )
@@ -62,4 +67,172 @@ func FuzzKeys(f *testing.F) {
 		}
 		_, _ = provider.SendstackWebhookID(body)
 	})
+}
+
+// The reference: what the key functions did with encoding/json before they
+// scanned. On valid JSON the scanning versions must agree with it.
+func refScalar(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	var s string
+	switch raw[0] {
+	case '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return ""
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return ""
+		}
+		s = n.String()
+	default:
+		return ""
+	}
+	if len(s) > provider.MaxKeyLen || !utf8.ValidString(s) {
+		return ""
+	}
+	return s
+}
+
+func refField(body []byte, name string) string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return ""
+	}
+	return refScalar(obj[name])
+}
+
+func refFirstOf(raw json.RawMessage, name string) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '{':
+		return refField(raw, name)
+	case '[':
+		var arr []json.RawMessage
+		if err := json.Unmarshal(raw, &arr); err != nil {
+			return ""
+		}
+		for _, el := range arr {
+			if k := refField(el, name); k != "" {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+var refKeys = map[string]func([]byte) string{
+	"kiriminaja": func(body []byte) string {
+		var env struct {
+			Data     json.RawMessage `json:"data"`
+			Packages json.RawMessage `json:"packages"`
+		}
+		if json.Unmarshal(body, &env) != nil {
+			return ""
+		}
+		if k := refFirstOf(env.Data, "order_id"); k != "" {
+			return k
+		}
+		return refFirstOf(env.Packages, "order_id")
+	},
+	"dash": func(body []byte) string {
+		var env struct {
+			DeliveryID      json.RawMessage `json:"deliveryID"`
+			ProviderOrderID json.RawMessage `json:"providerOrderID"`
+		}
+		if json.Unmarshal(body, &env) != nil {
+			return ""
+		}
+		if k := refScalar(env.DeliveryID); k != "" {
+			return k
+		}
+		return refScalar(env.ProviderOrderID)
+	},
+	"komerce": func(body []byte) string { return refFirstOf(body, "order_no") },
+	"sendstack": func(body []byte) string {
+		var env struct {
+			BatchID json.RawMessage `json:"batchId"`
+			Drops   json.RawMessage `json:"drops"`
+		}
+		if json.Unmarshal(body, &env) != nil {
+			return ""
+		}
+		if k := refScalar(env.BatchID); k != "" {
+			return k
+		}
+		return refFirstOf(env.Drops, "batchId")
+	},
+}
+
+var keyFuncs = map[string]provider.KeyFunc{
+	"kiriminaja": provider.KiriminAjaKey, "dash": provider.DashKey,
+	"komerce": provider.KomerceKey, "sendstack": provider.SendstackKey,
+}
+
+var keyCorpus = []string{
+	`{"method":"x","data":[{"order_id":"A"}]}`, `{"data":{"order_id":1}}`, `{"deliveryID":"DE-1"}`,
+	`[{"order_no":"K"}]`, `{"batchId":"B","drops":[{"batchId":"C"}]}`, `"x"`, `null`, `[]`, `{}`,
+	`{"DATA":[{"order_id":"up"}],"data":[{"order_id":"low"}]}`, `{"Deliveryid":"fold"}`,
+	`{"deliveryID":"a","deliveryID":"last"}`, `{"order_no":"a","order_no":"b"}`, `{"order_No":"x"}`,
+	`{"data":[null,1,"s",[{"order_id":"nested"}],{"order_id":"E"}]}`, `{"d\u0061ta":[{"order_\u0069d":"esc"}]}`,
+	` { "data" : [ { "order_id" : -1.5e3 } ] } `, `{"deliveryID":"tab\there"}`, `{"deliveryID":"\ud83d\ude00"}`,
+	`{"batchId":null,"drops":[{"batchId":"} ] {"},{"batchId":"x"}]}`, `{"deliveryID":true,"providerOrderID":"P"}`,
+	"{\"deliveryID\":\"bad\xffutf8\"}", `{"ſata":[{"order_id":"longs"}]}`, `{"Kdeliveryid":"no"}`,
+}
+
+func TestKeyFuncsMatchEncodingJSON(t *testing.T) {
+	t.Parallel()
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	require.NoError(t, err)
+	corpus := append([]string(nil), keyCorpus...)
+	for _, f := range seeds {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		corpus = append(corpus, string(b))
+	}
+	for _, body := range corpus {
+		require.True(t, json.Valid([]byte(body)), body)
+		for name, fn := range keyFuncs {
+			assert.Equal(t, refKeys[name]([]byte(body)), fn([]byte(body)), "%s: %s", name, body)
+		}
+	}
+}
+
+// FuzzKeysMatchEncodingJSON: on any valid JSON the scanning key functions give
+// what encoding/json gives.
+func FuzzKeysMatchEncodingJSON(f *testing.F) {
+	for _, s := range keyCorpus {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return
+		}
+		for name, fn := range keyFuncs {
+			if want, got := refKeys[name](body), fn(body); want != got {
+				t.Fatalf("%s(%q) = %q, encoding/json gives %q", name, body, got, want)
+			}
+		}
+	})
+}
+
+func BenchmarkKeyFuncs(b *testing.B) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	var bodies [][]byte
+	var fns []provider.KeyFunc
+	for _, f := range seeds {
+		body, _ := os.ReadFile(f)
+		bodies = append(bodies, body)
+		fns = append(fns, keyFuncs[filepath.Base(filepath.Dir(f))])
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		fns[i%len(fns)](bodies[i%len(bodies)])
+	}
 }
