@@ -71,6 +71,59 @@ func EnsureTopics(ctx context.Context, brokers []string, specs ...TopicSpec) err
 			return fmt.Errorf("creating topic %s: %w", tc.Topic, err)
 		}
 	}
+	return waitForLeaders(ctx, &dialer, brokers[0], specs)
+}
+
+// waitForLeaders returns once every topic in specs reports partitions that all have
+// a leader. CreateTopics returns before that: a consumer group that joins in the
+// gap gets an assignment without the new topic's partitions and, since the
+// partition count then never changes, keeps consuming nothing (seen with the
+// dispatcher's retry tiers).
+func waitForLeaders(ctx context.Context, dialer *kafka.Dialer, addr string, specs []TopicSpec) error {
+	names := make([]string, 0, len(specs))
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	var last error
+	for {
+		if last = leadersReady(ctx, dialer, addr, names); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for leaders of %v: %w (last: %v)", names, ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func leadersReady(ctx context.Context, dialer *kafka.Dialer, addr string, names []string) error {
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	parts, err := conn.ReadPartitions(names...)
+	if err != nil {
+		return err
+	}
+	seen := map[string]int{}
+	for _, p := range parts {
+		if p.Leader.Host == "" || p.Error != nil {
+			return fmt.Errorf("topic %s partition %d has no leader yet", p.Topic, p.ID)
+		}
+		seen[p.Topic]++
+	}
+	for _, n := range names {
+		if seen[n] == 0 {
+			return fmt.Errorf("topic %s has no partitions yet", n)
+		}
+	}
 	return nil
 }
 
