@@ -37,10 +37,10 @@ type Config struct {
 	BatchLinger  time.Duration `env:"NORMALIZER_BATCH_LINGER" envDefault:"5ms"`
 	RetryMin     time.Duration `env:"NORMALIZER_RETRY_MIN" envDefault:"100ms"`
 	RetryMax     time.Duration `env:"NORMALIZER_RETRY_MAX" envDefault:"10s"`
-	WriteTimeout time.Duration `env:"NORMALIZER_WRITE_TIMEOUT" envDefault:"10s"`
+	WriteTimeout time.Duration `env:"NORMALIZER_WRITE_TIMEOUT" envDefault:"5s"`
 	// Lease protects a batch in flight (package inflight); it must exceed twice the
 	// write timeout, since an attempt may start producing up to Lease/2 after claiming.
-	Lease          time.Duration `env:"NORMALIZER_INFLIGHT_LEASE" envDefault:"30s"`
+	Lease          time.Duration `env:"NORMALIZER_INFLIGHT_LEASE" envDefault:"15s"`
 	OffsetsRefresh time.Duration `env:"NORMALIZER_OFFSETS_REFRESH" envDefault:"1s"`
 
 	OpsAddr         string        `env:"NORMALIZER_OPS_ADDR" envDefault:":9091"`
