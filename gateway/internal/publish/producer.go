@@ -281,16 +281,16 @@ func (p *Producer) round() bool {
 		}
 	} else {
 		var wg sync.WaitGroup
-		var any atomic.Bool
+		var requeued atomic.Bool
 		for _, g := range groups {
 			wg.Go(func() {
 				if p.send(g) {
-					any.Store(true)
+					requeued.Store(true)
 				}
 			})
 		}
 		wg.Wait()
-		retry = any.Load()
+		retry = requeued.Load()
 	}
 	if retry {
 		// Something was requeued after a retriable error (leader moved, broker

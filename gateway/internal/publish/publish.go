@@ -34,7 +34,7 @@ var (
 	ErrUnavailable = errors.New("record could not be made durable")
 )
 
-// Writer is the Kafka producer the publisher needs (a *kafka.Writer). A nil
+// Writer is the Kafka producer the publisher needs (a *Producer; a *kafka.Writer also fits). A nil
 // error from WriteMessages must mean every message was acknowledged.
 type Writer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
