@@ -131,8 +131,14 @@ func leadersReady(ctx context.Context, dialer *kafka.Dialer, addr string, names 
 type WriterOptions struct {
 	// BatchTimeout bounds how long a partial batch waits. kafka-go's default is 1 s,
 	// which every synchronous write would pay; 2 ms keeps a webhook ack fast while
-	// still batching under load. Default 2 ms.
+	// still batching under load. Default 2 ms. See NoLinger.
 	BatchTimeout time.Duration
+	// NoLinger sends each WriteMessages call at once instead of waiting
+	// BatchTimeout for more records: for a writer whose caller hands over whole
+	// batches from one goroutine (the normalizer), where the wait could only add
+	// latency. Each partition's share of one call still goes in one produce request
+	// (up to BatchSize). Overrides BatchTimeout.
+	NoLinger bool
 	// BatchSize is the maximum records per batch. Default 1000.
 	BatchSize int
 	// WriteTimeout bounds one produce request. Default 10 s.
@@ -153,6 +159,11 @@ type WriterOptions struct {
 func NewWriter(cfg Config, topic string, log *zap.Logger, opts WriterOptions) *kafka.Writer {
 	if opts.BatchTimeout == 0 {
 		opts.BatchTimeout = 2 * time.Millisecond
+	}
+	if opts.NoLinger {
+		// kafka-go treats 0 as "1 s"; the smallest positive timeout fires as soon as
+		// the call has added its records (it holds the partition's lock meanwhile).
+		opts.BatchTimeout = time.Nanosecond
 	}
 	if opts.BatchSize == 0 {
 		opts.BatchSize = 1000
@@ -187,9 +198,20 @@ func NewWriter(cfg Config, topic string, log *zap.Logger, opts WriterOptions) *k
 	return w
 }
 
+// DefaultMaxWait is NewReader's default ReaderOptions.MaxWait.
+const DefaultMaxWait = 2 * time.Second
+
 // ReaderOptions tunes NewReader.
 type ReaderOptions struct {
-	// MaxWait bounds how long a fetch waits for MinBytes. Default 100 ms.
+	// MaxWait bounds how long an idle fetch waits; with MinBytes 1 the broker
+	// answers as soon as a record arrives, so it costs no latency. kafka-go asks the
+	// broker to wait MaxWait minus an allowance of 1 s (MaxWait/4 below 1 s) and
+	// gives up on the connection at MaxWait: with the former default of 100 ms the
+	// allowance was 25 ms, and on a busy host a late answer timed the connection
+	// out, so the partition stalled (redial, offsets, backoff: 100 ms+, seen as the
+	// p99) and idle partitions polled 13 times a second. Default 2 s: the broker
+	// holds an idle fetch 1 s and may answer up to 1 s late. Closing a reader or a
+	// rebalance may wait for an idle fetch to come back (up to 1 s).
 	MaxWait time.Duration
 	// MaxBytes per fetch. Default 10 MiB.
 	MaxBytes int
@@ -210,7 +232,7 @@ type ReaderOptions struct {
 // derived from a record is durable (ReadMessage would commit before that).
 func NewReader(cfg Config, group string, topics []string, log *zap.Logger, opts ReaderOptions) *kafka.Reader {
 	if opts.MaxWait == 0 {
-		opts.MaxWait = 100 * time.Millisecond
+		opts.MaxWait = DefaultMaxWait
 	}
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = 10 << 20

@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
@@ -61,4 +62,25 @@ func TestErrorLogger_RoutineErrorsAtDebug(t *testing.T) {
 	require.Len(t, entries, 2)
 	assert.Equal(t, zap.DebugLevel, entries[0].Level, "a routine read timeout is debug")
 	assert.Equal(t, zap.WarnLevel, entries[1].Level, "other errors stay warnings")
+}
+
+func TestNewWriter_BatchTimeout(t *testing.T) {
+	cfg := broker.Config{Brokers: []string{"127.0.0.1:1"}}
+	w := broker.NewWriter(cfg, "t", nil, broker.WriterOptions{})
+	defer w.Close()
+	assert.Equal(t, 2*time.Millisecond, w.BatchTimeout, "default")
+	nl := broker.NewWriter(cfg, "t", nil, broker.WriterOptions{BatchTimeout: time.Second, NoLinger: true})
+	defer nl.Close()
+	assert.Equal(t, time.Nanosecond, nl.BatchTimeout, "NoLinger: positive (kafka-go reads 0 as 1 s) and overriding")
+}
+
+func TestNewReader_MaxWaitLeavesRTTAllowance(t *testing.T) {
+	r := broker.NewReader(broker.Config{Brokers: []string{"127.0.0.1:1"}}, "g", []string{"t"}, nil, broker.ReaderOptions{})
+	defer r.Close()
+	cfg := r.Config()
+	assert.Equal(t, broker.DefaultMaxWait, cfg.MaxWait)
+	// kafka-go keeps 1 s of the wait for the answer's trip only when MaxWait > 1 s
+	// (else MaxWait/4): below that, late answers on a busy host time connections out.
+	assert.Greater(t, cfg.MaxWait, time.Second)
+	assert.Equal(t, 1, cfg.MinBytes, "an answer as soon as one record is there")
 }

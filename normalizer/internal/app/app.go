@@ -75,7 +75,9 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	// MaxAttempts 1: a kafka-go internal retry of a write whose first try landed
 	// would duplicate events; the consumer retries the whole batch instead, after
 	// recovering what landed (package inflight).
-	writer := broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1})
+	// NoLinger: each batch is one WriteMessages call from one goroutine, so waiting
+	// for more records could only delay it.
+	writer := broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1, NoLinger: true})
 	metrics := consume.NewMetrics(srv.Registry())
 	srv.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "normalizer_consumer_lag", Help: "Records behind the end of the raw topic, as last seen by the reader.",
