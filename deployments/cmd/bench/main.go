@@ -8,7 +8,8 @@
 //
 // Environment: KAFKA_BROKERS (127.0.0.1:9092), REDIS_ADDR (127.0.0.1:6379),
 // BENCH_RATE (1000), BENCH_RATE_FOR (20s), BENCH_MAX_FOR (15s), BENCH_MAX_CONC
-// (64), BENCH_BASE_FOR (10s), DEVRUN_BIN_DIR (bin).
+// (64), BENCH_BASE_FOR (10s), BENCH_RATE_ONLY (1: only the fixed-rate pipeline
+// period, no max and no baselines), DEVRUN_BIN_DIR (bin).
 package main
 
 import (

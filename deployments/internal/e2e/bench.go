@@ -36,6 +36,9 @@ type BenchConfig struct {
 	RateFor, MaxFor  time.Duration
 	MaxConc          int
 	BaseFor, WarmFor time.Duration
+	// RateOnly runs the fixed-rate pipeline period alone: no max period and no
+	// baselines (for latency experiments: ~40 s instead of ~1.5 min).
+	RateOnly bool
 	// Out receives progress and the report.
 	Out io.Writer
 }
@@ -67,7 +70,7 @@ func (c *BenchConfig) Defaults() {
 type result struct {
 	label                 string
 	st                    *Stats
-	ce, sink              []time.Duration
+	raw, ce, sink         []time.Duration
 	normRate              float64
 	normEvents            int
 	usage                 map[string]Usage // delta CPU, peak RSS
@@ -129,6 +132,7 @@ func RunBench(ctx context.Context, cfg BenchConfig) error {
 		a := Drain(ctx, label, st, work, obs, sink, st.End, 15*time.Second, 90*time.Second)
 		after := usages(p)
 		r := &result{label: label, st: st, audit: &a, usage: map[string]Usage{}}
+		r.raw = obs.RawLatencies(st.Start, st.End)
 		r.ce = obs.Latencies(st.Start, st.End)
 		r.sink = sink.Latencies(st.Start, st.End)
 		r.normRate, r.normEvents = obs.Throughput(st.Start, time.Now())
@@ -138,10 +142,16 @@ func RunBench(ctx context.Context, cfg BenchConfig) error {
 		return r
 	}
 	results = append(results, measure(fmt.Sprintf("pipeline %d/s", cfg.Rate), func() { drv.RunRate(ctx, cfg.Rate, cfg.RateFor, 5000) }))
-	results = append(results, measure("pipeline max", func() { drv.RunMax(ctx, cfg.MaxConc, cfg.MaxFor) }))
+	if !cfg.RateOnly {
+		results = append(results, measure("pipeline max", func() { drv.RunMax(ctx, cfg.MaxConc, cfg.MaxFor) }))
+	}
 	p.Stop()
 	ocancel()
 	obs.Wait()
+	if cfg.RateOnly {
+		printBench(out, cfg, run, results)
+		return lossErr(results)
+	}
 
 	// ---- baseline 1: the gateway with publishing disabled (HTTP ceiling)
 	gw, err := NewPipeline(ctx, PipelineConfig{
@@ -196,6 +206,10 @@ func RunBench(ctx context.Context, cfg BenchConfig) error {
 	results = append(results, pw.run(ctx, 0, cfg.MaxConc, cfg.BaseFor).named("kafka-go max"))
 
 	printBench(out, cfg, run, results)
+	return lossErr(results)
+}
+
+func lossErr(results []*result) error {
 	for _, r := range results {
 		if r.audit != nil && r.audit.Lost() > 0 {
 			return fmt.Errorf("%w: %s lost %d", ErrLoss, r.label, r.audit.Lost())
@@ -318,6 +332,8 @@ func printBench(out io.Writer, cfg BenchConfig, run string, rs []*result) {
 	row("ack latency p50", func(r *result) string { return ms(r.st.Percentile(.50)) })
 	row("ack latency p95", func(r *result) string { return ms(r.st.Percentile(.95)) })
 	row("ack latency p99", func(r *result) string { return ms(r.st.Percentile(.99)) })
+	row("gateway rx -> raw tailed p50", func(r *result) string { return ms(percentile(r.raw, .50)) })
+	row("gateway rx -> raw tailed p99", func(r *result) string { return ms(percentile(r.raw, .99)) })
 	row("gateway rx -> canonical p50", func(r *result) string { return ms(percentile(r.ce, .50)) })
 	row("gateway rx -> canonical p99", func(r *result) string { return ms(percentile(r.ce, .99)) })
 	row("gateway rx -> HTTP sink p50", func(r *result) string { return ms(percentile(r.sink, .50)) })

@@ -69,7 +69,8 @@ func ChaosMain(ctx context.Context, out io.Writer) error {
 
 // BenchMain is cmd/bench: KAFKA_BROKERS / REDIS_ADDR (defaults 127.0.0.1:9092 and
 // 127.0.0.1:6379, what `make infra-up` starts), BENCH_RATE, BENCH_RATE_FOR,
-// BENCH_MAX_FOR, BENCH_MAX_CONC, BENCH_BASE_FOR, DEVRUN_BIN_DIR.
+// BENCH_MAX_FOR, BENCH_MAX_CONC, BENCH_BASE_FOR, BENCH_RATE_ONLY (1: the
+// fixed-rate pipeline period alone), DEVRUN_BIN_DIR.
 func BenchMain(ctx context.Context, out io.Writer) error {
 	root, err := workspace.Root("")
 	if err != nil {
@@ -88,7 +89,7 @@ func BenchMain(ctx context.Context, out io.Writer) error {
 		Brokers:   strings.Split(envOr("KAFKA_BROKERS", "127.0.0.1:9092"), ","),
 		RedisAddr: envOr("REDIS_ADDR", "127.0.0.1:6379"),
 		Rate:      envInt("BENCH_RATE", 0), RateFor: dur("BENCH_RATE_FOR"), MaxFor: dur("BENCH_MAX_FOR"),
-		MaxConc: envInt("BENCH_MAX_CONC", 0), BaseFor: dur("BENCH_BASE_FOR"), Out: out,
+		MaxConc: envInt("BENCH_MAX_CONC", 0), BaseFor: dur("BENCH_BASE_FOR"), RateOnly: os.Getenv("BENCH_RATE_ONLY") == "1", Out: out,
 	}
 	start := time.Now()
 	err = RunBench(ctx, cfg)

@@ -25,6 +25,7 @@ type Observer struct {
 	ceCount map[string]int
 	byTag   map[string]map[string]bool
 	ceLat   []sample
+	rawLat  []sample       // gateway receipt -> raw record read here (the gateway's share, plus this tail's fetch)
 	ceTimes []time.Time    // record timestamps, for throughput
 	counts  map[string]int // KindCount topics
 	changed time.Time
@@ -52,7 +53,9 @@ func (o *Observer) Tail(ctx context.Context, brokers []string, topic string, par
 		o.wg.Go(func() {
 			r := kafka.NewReader(kafka.ReaderConfig{
 				Brokers: brokers, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 10 << 20,
-				MaxWait: 200 * time.Millisecond, StartOffset: kafka.FirstOffset,
+				// As the services (broker.DefaultMaxWait): a shorter wait times out
+				// idle fetches on a busy host, and every reconnect loads Kafka.
+				MaxWait: broker.DefaultMaxWait, StartOffset: kafka.FirstOffset,
 				ReadBackoffMin: 100 * time.Millisecond, ReadBackoffMax: time.Second,
 			})
 			defer r.Close()
@@ -85,7 +88,11 @@ func (o *Observer) Wait() { o.wg.Wait() }
 
 func (o *Observer) rawRecord(m kafka.Message) {
 	id := string(broker.Header(m, schemas.HeaderRequestID))
+	rx, _ := time.Parse(time.RFC3339Nano, string(broker.Header(m, schemas.HeaderReceivedAt)))
 	o.mu.Lock()
+	if o.raw[id] == 0 && !rx.IsZero() {
+		o.rawLat = append(o.rawLat, sample{at: rx, lat: time.Since(rx)})
+	}
 	o.raw[id]++
 	o.changed = time.Now()
 	o.mu.Unlock()
@@ -163,6 +170,15 @@ func (o *Observer) Latencies(from, to time.Time) []time.Duration {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return window(o.ceLat, from, to)
+}
+
+// RawLatencies returns the sorted gateway receipt → raw record read by the tail
+// latencies of requests the gateway received in [from, to). The gateway stamps
+// raw records with the receipt time, so arrival here is what shows its share.
+func (o *Observer) RawLatencies(from, to time.Time) []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return window(o.rawLat, from, to)
 }
 
 // Throughput returns the canonical events per second between the first and the
