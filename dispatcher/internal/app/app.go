@@ -185,17 +185,31 @@ func (a *App) Run(ctx context.Context) error {
 	stopCommits()
 	commitWG.Wait()
 	stopLag()
-	var errs []error
+	// Final commits and reader closes run in parallel: closing a reader waits for
+	// its fetch in flight (up to the reader's MaxWait), and there is one reader
+	// per retry tier.
+	var (
+		errs  []error
+		errMu sync.Mutex
+		wg    sync.WaitGroup
+	)
 	for _, c := range consumers {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := c.commit(cctx); err != nil {
-			errs = append(errs, fmt.Errorf("final commit of %s: %w", c.name, err))
-		}
-		cancel()
-		if err := c.r.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing reader %s: %w", c.name, err))
-		}
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var local []error
+			if err := c.commit(cctx); err != nil {
+				local = append(local, fmt.Errorf("final commit of %s: %w", c.name, err))
+			}
+			if err := c.r.Close(); err != nil {
+				local = append(local, fmt.Errorf("closing reader %s: %w", c.name, err))
+			}
+			errMu.Lock()
+			errs = append(errs, local...)
+			errMu.Unlock()
+		})
 	}
+	wg.Wait()
 	stopWork()
 	eng.wait()
 	errs = append(errs, a.closeWriters())
