@@ -1,0 +1,60 @@
+package broker_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/platform/testkit"
+)
+
+// TestIntegrationGroupLag commits part of a topic in a consumer group and checks
+// the lag is what is left, summed over partitions.
+func TestIntegrationGroupLag(t *testing.T) {
+	t.Parallel()
+	k := testkit.Kafka(t)
+	topic := k.Topic(t, 3)
+	group := k.Group(t)
+	ctx := t.Context()
+
+	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
+	msgs := make([]kafka.Message, 30)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Key: []byte("k" + strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))}
+	}
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+	require.NoError(t, w.Close())
+
+	lag, err := broker.GroupLag(ctx, k.Config(), group, []string{topic})
+	require.NoError(t, err)
+	assert.Equal(t, int64(30), lag[topic], "a group without commits owes everything")
+
+	r := broker.NewReader(k.Config(), group, []string{topic}, nil, broker.ReaderOptions{})
+	defer r.Close()
+	var read []kafka.Message
+	for range 12 {
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := r.FetchMessage(fctx)
+		cancel()
+		require.NoError(t, err)
+		read = append(read, m)
+	}
+	require.NoError(t, r.CommitMessages(ctx, broker.LastPerPartition(read)...))
+
+	lag, err = broker.GroupLag(ctx, k.Config(), group, []string{topic})
+	require.NoError(t, err)
+	assert.Equal(t, int64(18), lag[topic], "lag is what the group has not committed")
+
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_lag"}, []string{"topic"})
+	go broker.ExportGroupLag(ctx, k.Config(), group, []string{topic}, g, time.Hour, nil)
+	require.Eventually(t, func() bool { return testutil.ToFloat64(g.WithLabelValues(topic)) == 18 },
+		10*time.Second, 20*time.Millisecond)
+}
