@@ -3,9 +3,11 @@ package sink
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -113,7 +115,14 @@ func (s *HTTP) Deliver(ctx context.Context, d Delivery) error {
 func post(c *http.Client, req *http.Request) error {
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("posting: %w", err)
+		// *url.Error's text holds the whole URL, and sink URLs carry secrets
+		// (a chat webhook's token is its path, "${VAR}" may expand into a query).
+		// The error text reaches logs and the retry/DLQ headers, so drop the URL.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("posting %s: %w", req.Method, err)
 	}
 	// Drain a little so the connection is reused; never read an unbounded body.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
