@@ -62,7 +62,8 @@ type ProducerOptions struct {
 // answers before the next round. So a partition never has two requests in
 // flight, records of one partition go out in the order WriteMessages queued
 // them, and a retried batch goes back to the front of its partition's queue:
-// records written by sequential calls (the forwarder) keep their order.
+// records written by sequential calls (the forwarder) keep their order. When a
+// batch fails for good, the calls queued behind it on that partition fail too.
 //
 // It is built on kafka-go's Transport and protocol packages (the same library
 // and connection handling as kafka.Writer, without its batching).
@@ -209,6 +210,15 @@ func (q *partitionQueue) requeue(calls []*call) {
 	q.mu.Lock()
 	q.pending = append(calls, q.pending...)
 	q.mu.Unlock()
+}
+
+// drain removes and returns every pending call.
+func (q *partitionQueue) drain() []*call {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.pending
+	q.pending = nil
+	return out
 }
 
 // take removes the calls that fit in one request (at least one, if any).
@@ -375,8 +385,11 @@ func (p *Producer) send(group []share) (requeued bool) {
 			requeued = true
 			continue
 		}
+		// Everything queued behind the failed calls fails with them: sent later,
+		// it would be acked before the failed records' retry (their caller
+		// re-sends or spools them) and reorder the partition.
 		werr := fmt.Errorf("producing to %s/%d: %w", p.topic, sh.q.id, perr)
-		for _, c := range sh.calls {
+		for _, c := range append(sh.calls, sh.q.drain()...) {
 			c.done <- werr
 		}
 	}

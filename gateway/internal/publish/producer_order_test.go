@@ -1,0 +1,95 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
+	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
+	"github.com/stretchr/testify/require"
+)
+
+// failingTransport is a one-broker, one-partition fake: every produce request
+// carrying a value in fail is answered with a retriable error, the rest are
+// acked and their values recorded.
+type failingTransport struct {
+	topic string
+	fail  map[string]bool
+
+	mu    sync.Mutex
+	acked []string
+}
+
+func (f *failingTransport) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
+	switch r := req.(type) {
+	case *metadataAPI.Request:
+		return &metadataAPI.Response{
+			Brokers: []metadataAPI.ResponseBroker{{NodeID: 1, Host: "fake", Port: 9092}},
+			Topics: []metadataAPI.ResponseTopic{{Name: f.topic,
+				Partitions: []metadataAPI.ResponsePartition{{PartitionIndex: 0, LeaderID: 1}}}},
+		}, nil
+	case *produceAPI.Request:
+		res := &produceAPI.Response{}
+		for _, t := range r.Topics {
+			rt := produceAPI.ResponseTopic{Topic: t.Topic}
+			for _, p := range t.Partitions {
+				var values []string
+				bad := false
+				for {
+					rec, err := p.RecordSet.Records.ReadRecord()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						return nil, err
+					}
+					v, _ := protocol.ReadAll(rec.Value)
+					values = append(values, string(v))
+					bad = bad || f.fail[string(v)]
+				}
+				rp := produceAPI.ResponsePartition{Partition: p.Partition}
+				if bad {
+					rp.ErrorCode = int16(kafka.NotLeaderForPartition)
+				} else {
+					f.mu.Lock()
+					f.acked = append(f.acked, values...)
+					f.mu.Unlock()
+				}
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			res.Topics = append(res.Topics, rt)
+		}
+		return res, nil
+	}
+	return nil, errors.New("unexpected request")
+}
+
+// A record queued behind one that finally failed must not be acked before it:
+// the failed record's caller retries (or spools) it, so it would land after
+// the later one and reorder the partition. Here the forwarder-style batch is
+// split into one request per record; the first exhausts its attempts.
+func TestProducer_FailedRecordIsNotOvertakenByLaterOnes(t *testing.T) {
+	ft := &failingTransport{topic: "t", fail: map[string]bool{"1": true}}
+	p := NewProducer(&kafka.Client{Addr: kafka.TCP("fake:9092"), Transport: ft}, "t",
+		ProducerOptions{MaxBatchBytes: 1, MaxAttempts: 2})
+	t.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	err := p.WriteMessages(ctx,
+		kafka.Message{Key: []byte("k"), Value: []byte("1")},
+		kafka.Message{Key: []byte("k"), Value: []byte("2")},
+		kafka.Message{Key: []byte("k"), Value: []byte("3")})
+	require.Error(t, err)
+	require.NoError(t, p.Close())
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	require.Empty(t, ft.acked, "records acked after an earlier record of their partition failed")
+}
