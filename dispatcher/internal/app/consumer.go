@@ -119,9 +119,7 @@ func (c *consumer) handle(ctx, workCtx context.Context, msg kafka.Message) error
 		if decodeErr != nil {
 			return c.poison(workCtx, msg, retry.Meta{Sink: "-", Source: source, LastError: decodeErr.Error()}, retry.ReasonInvalidEvent)
 		}
-		var doc map[string]any
-		_ = json.Unmarshal(msg.Value, &doc)
-		sinks := c.table.Match(doc)
+		sinks := c.table.MatchEvent(route.NewEvent(&ev, msg.Value))
 		e := c.tr.add(msg, len(sinks), c.release)
 		for _, s := range sinks {
 			c.eng.submit(workCtx, s, &job{

@@ -252,32 +252,36 @@ func (c Cond) values() []any {
 // Match reports whether the event, decoded as generic JSON (map[string]any),
 // satisfies the expression.
 func (e *Expr) Match(doc map[string]any) bool {
+	return e.match(&Event{doc: doc, decoded: true})
+}
+
+func (e *Expr) match(ev *Event) bool {
 	switch {
 	case e.All != nil:
 		for _, c := range e.All {
-			if !c.Match(doc) {
+			if !c.match(ev) {
 				return false
 			}
 		}
 		return true
 	case e.Any != nil:
 		for _, c := range e.Any {
-			if c.Match(doc) {
+			if c.match(ev) {
 				return true
 			}
 		}
 		return false
 	case e.Not != nil:
-		return !e.Not.Match(doc)
+		return !e.Not.match(ev)
 	case e.Always:
 		return true
 	}
 	for _, sh := range shorthands {
 		if c := sh.get(e); c != nil {
-			return c.test(lookupPath(doc, sh.path))
+			return c.test(ev.lookup(sh.path))
 		}
 	}
-	return e.cond().test(lookupPath(doc, e.Field))
+	return e.cond().test(ev.lookup(e.Field))
 }
 
 func (c Cond) test(v any, found bool) bool {
