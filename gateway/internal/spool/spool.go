@@ -367,7 +367,8 @@ func (s *Spool) writeBatch(batch []*appendReq) {
 
 	var (
 		accepted []*appendReq
-		written  int64
+		segN     int64 // records and bytes written to the active segment
+		written  int64 // and not yet published to readers
 		err      error
 	)
 	for _, r := range batch {
@@ -377,10 +378,12 @@ func (s *Spool) writeBatch(batch []*appendReq) {
 			continue
 		}
 		if activeSize > 0 && activeSize+size > s.opts.SegmentBytes {
-			if err = s.roll(); err != nil {
+			// The old segment's frames of this batch become readable (and
+			// counted) with the roll, after their fsync.
+			if err = s.roll(activeSize, segN, written); err != nil {
 				break
 			}
-			activeSize = 0
+			activeSize, segN, written = 0, 0, 0
 		}
 		if _, err = s.active.Write(r.frame); err != nil {
 			break
@@ -388,6 +391,7 @@ func (s *Spool) writeBatch(batch []*appendReq) {
 		room -= size
 		activeSize += size
 		written += size
+		segN++
 		accepted = append(accepted, r)
 	}
 	if err == nil {
@@ -410,12 +414,7 @@ func (s *Spool) writeBatch(batch []*appendReq) {
 		return
 	}
 	s.mu.Lock()
-	s.segs[len(s.segs)-1].size = activeSize
-	if s.records == 0 {
-		s.oldestAt = time.Now()
-	}
-	s.records += int64(len(accepted))
-	s.bytes += written
+	s.publishLocked(activeSize, segN, written)
 	s.mu.Unlock()
 	for _, r := range accepted {
 		r.done <- nil
@@ -426,11 +425,28 @@ func (s *Spool) writeBatch(batch []*appendReq) {
 	}
 }
 
-// roll fsyncs and closes the active segment and starts a new one. wmu must be held.
-func (s *Spool) roll() error {
+// roll fsyncs the active segment, publishes its durable size and the n frames
+// (nbytes) written to it since the last publish, and starts a new segment.
+// wmu must be held.
+func (s *Spool) roll(size, n, nbytes int64) error {
+	if err := s.active.Sync(); err != nil {
+		return fmt.Errorf("syncing segment: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.publishLocked(size, n, nbytes)
 	return s.rollLocked(false)
+}
+
+// publishLocked makes the active segment's frames up to size readable and
+// counts the n new ones (nbytes); they must be fsynced. mu must be held.
+func (s *Spool) publishLocked(size, n, nbytes int64) {
+	s.segs[len(s.segs)-1].size = size
+	if s.records == 0 && n > 0 {
+		s.oldestAt = time.Now()
+	}
+	s.records += n
+	s.bytes += nbytes
 }
 
 // rollLocked starts a new active segment; wmu and mu must be held. With
