@@ -7,6 +7,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
 // batch is a collected batch of raw records with everything that can be worked
@@ -63,6 +64,11 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 				// Each event keeps its own slice of the chunk; the next one is
 				// appended after it.
 				buf = enc.json[len(enc.json):]
+				if n := recordSize(&outs[j].Event, enc); n > c.cfg.MaxEventBytes {
+					it.err = adapter.Permanent(ReasonEventTooLarge, "canonical event of %d bytes exceeds the %d-byte limit", n, c.cfg.MaxEventBytes)
+					it.outs = nil
+					break
+				}
 				encs[j] = enc
 				size += len(enc.json)
 			}
@@ -85,4 +91,11 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 		b.items[i] = it
 	}
 	return b
+}
+
+// recordSize is an upper bound of the canonical record's size for ev: value
+// (advances spliced in), key, and headers with their names.
+func recordSize(ev *shipment.Event, enc encodedEvent) int {
+	return len(enc.json) + len("false") + len(ev.Subject) +
+		len(ev.ID) + len(ev.Type) + len(ev.Source) + len(ev.Data.Provider) + len(ev.Data.Status) + 512
 }

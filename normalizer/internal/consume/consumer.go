@@ -39,6 +39,11 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Service is the dlq_service header value.
 	Service string
+	// MaxEventBytes caps one canonical record (value, key and headers). A bigger
+	// one would be refused by the broker (message.max.bytes, 1 MiB by default) or
+	// by kafka-go (BatchBytes) on every attempt, so its raw record is dead-lettered
+	// (event_too_large) instead of stalling the partition. Default 1,000,000.
+	MaxEventBytes int
 }
 
 // Deps are the consumer's collaborators.
@@ -109,6 +114,9 @@ func New(cfg Config, d Deps) (*Consumer, error) {
 	}
 	if cfg.Service == "" {
 		cfg.Service = "normalizer"
+	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = 1_000_000
 	}
 	return &Consumer{cfg: cfg, d: d, log: d.Log, m: d.Metrics, now: time.Now}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,6 +102,37 @@ func TestIntegrationConsumer_unencodableEventIsDeadLettered(t *testing.T) {
 	require.Len(t, dl, 1)
 	assert.Equal(t, bad.Value, dl[0].Value)
 	assert.Equal(t, consume.ReasonEncodeFailed, string(broker.Header(dl[0], schemas.HeaderDLQReason)))
+}
+
+// TestIntegrationConsumer_oversizedEventIsDeadLettered feeds an event larger than
+// any produce request can carry (here past kafka-go's 8 MiB BatchBytes; past the
+// broker's message.max.bytes is the same): the record goes to the DLQ with reason
+// event_too_large instead of failing its batch's produce forever, and the
+// partition moves on.
+func TestIntegrationConsumer_oversizedEventIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{normalize: func(rec adapter.RawRecord) ([]adapter.Output, error) {
+		outs, err := adapter.Normalize(rec)
+		for i := range outs {
+			if outs[i].Event.Data.ShipmentID == "K-BIG" {
+				outs[i].Event.Data.Reason = strings.Repeat("x", 9<<20)
+			}
+		}
+		return outs, err
+	}})
+	big := komerce("K-BIG", "Dikirim", t0)
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0), big, komerce("K-2", "Selesai", t0))
+	h.processed(t, 3)
+
+	evs := h.events(t, 2)
+	require.Len(t, evs, 2)
+	assert.Equal(t, "komerce:K-1", evs[0].Subject)
+	assert.Equal(t, "komerce:K-2", evs[1].Subject, "the record behind the oversized one was processed")
+	dl := h.k.ReadAll(t, h.dlq, 1, 30*time.Second)
+	require.Len(t, dl, 1)
+	assert.Equal(t, big.Value, dl[0].Value)
+	assert.Equal(t, consume.ReasonEventTooLarge, string(broker.Header(dl[0], schemas.HeaderDLQReason)))
 }
 
 // failingFetcher fails its first n fetches the way kafka-go's reader does while the

@@ -19,6 +19,11 @@ const ReasonAdapterPanic = "adapter_panic"
 // encoded as JSON (a value JSON cannot carry, such as a time past year 9999).
 const ReasonEncodeFailed = "encode_failed"
 
+// ReasonEventTooLarge is the dead-letter reason when one of a record's canonical
+// events exceeds Config.MaxEventBytes (e.g. a huge field whose JSON escaping
+// grows it past the broker's limit).
+const ReasonEventTooLarge = "event_too_large"
+
 // item is one fetched raw record and what the adapter made of it.
 type item struct {
 	msg      kafka.Message
