@@ -11,6 +11,9 @@ import (
 	"github.com/courierhook/pipeline/platform/logging"
 )
 
+// recordHeadroom is what a record may need beyond its body: key, headers, framing.
+const recordHeadroom = 64 << 10
+
 // Config is the gateway's whole configuration (README "Configuration").
 type Config struct {
 	Log    logging.Config
@@ -20,7 +23,7 @@ type Config struct {
 	OpsAddr         string        `env:"GATEWAY_OPS_ADDR" envDefault:":9091"`
 	Topic           string        `env:"GATEWAY_RAW_TOPIC" envDefault:"webhooks.raw.v1"`
 	TopicPartitions int           `env:"GATEWAY_RAW_TOPIC_PARTITIONS" envDefault:"6"`
-	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"524288"`
 	AckTimeout      time.Duration `env:"GATEWAY_ACK_TIMEOUT" envDefault:"2s"`
 	MaxBatchBytes   int64         `env:"GATEWAY_KAFKA_MAX_BATCH_BYTES" envDefault:"1048576"`
 	Compression     string        `env:"GATEWAY_KAFKA_COMPRESSION" envDefault:"snappy"`
@@ -48,7 +51,11 @@ func (c *Config) Validate() error {
 		config.Check(c.Topic != "", "GATEWAY_RAW_TOPIC", "a topic name"),
 		config.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "> 0"),
 		config.Check(c.AckTimeout > 0, "GATEWAY_ACK_TIMEOUT", "> 0"),
-		config.Check(c.MaxBatchBytes >= c.MaxBodyBytes, "GATEWAY_KAFKA_MAX_BATCH_BYTES", ">= GATEWAY_MAX_BODY_BYTES"),
+		// A record must fit in one produce request with its headers, and under the
+		// broker's message.max.bytes (1 MiB by default): a record the broker refuses
+		// for good would sit at the head of the spool forever.
+		config.Check(c.MaxBatchBytes >= c.MaxBodyBytes+recordHeadroom, "GATEWAY_KAFKA_MAX_BATCH_BYTES",
+			">= GATEWAY_MAX_BODY_BYTES + 64 KiB for headers"),
 		config.Check(c.Compression == "snappy" || c.Compression == "lz4" || c.Compression == "none", "GATEWAY_KAFKA_COMPRESSION", "snappy, lz4 or none"),
 		config.Check(!c.Publish || c.SpoolDir != "", "GATEWAY_SPOOL_DIR", "a directory"),
 		config.Check(c.SpoolMaxBytes >= 1<<20, "GATEWAY_SPOOL_MAX_BYTES", ">= 1 MiB"),
