@@ -409,7 +409,16 @@ func (s *Spool) writeBatch(batch []*appendReq) {
 			}
 		}
 		s.mu.Lock()
-		_ = s.rollLocked(true)
+		// Cut the file back to its durable size first: if the roll below fails too
+		// (disk full), the next append must land where readers expect the next
+		// frame, not after this failed write's partial bytes.
+		durable := s.segs[len(s.segs)-1].size
+		if terr := s.active.Truncate(durable); terr == nil {
+			_, _ = s.active.Seek(durable, io.SeekStart)
+		}
+		if rerr := s.rollLocked(true); rerr != nil {
+			s.log.Error("rolling spool segment after a failed write", zap.Error(rerr))
+		}
 		s.mu.Unlock()
 		return
 	}
