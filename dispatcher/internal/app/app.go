@@ -21,7 +21,7 @@ import (
 	"github.com/courierhook/pipeline/platform/ops"
 )
 
-// lagInterval is how often dispatcher_consumer_lag is refreshed from the readers.
+// lagInterval is how often dispatcher_consumer_lag is refreshed from the brokers.
 const lagInterval = 5 * time.Second
 
 // App is the dispatcher: built by New, run by Run.
@@ -132,18 +132,21 @@ func (a *App) Run(ctx context.Context) error {
 	eng := newEngine(a.routes.Sinks, a.sinks, a.pub, a.m, a.log)
 	eng.start(workCtx)
 
-	readers := map[string]*kafka.Reader{a.cfg.Topic: broker.NewReader(a.cfg.Kafka, a.cfg.Group, []string{a.cfg.Topic}, a.log, broker.ReaderOptions{})}
-	consumers := []*consumer{newConsumer("canonical", readers[a.cfg.Topic], -1, a.table, eng, a.cfg, a.m, a.log)}
+	groups := map[string]string{a.cfg.Topic: a.cfg.Group} // topic -> consumer group
+	consumers := []*consumer{newConsumer("canonical",
+		broker.NewReader(a.cfg.Kafka, a.cfg.Group, []string{a.cfg.Topic}, a.log, broker.ReaderOptions{}), -1, a.table, eng, a.cfg, a.m, a.log)}
 	for i, t := range a.tiers.Topics() {
 		label := retry.Label(a.tiers.Delay(i))
-		readers[t] = broker.NewReader(a.cfg.Kafka, a.cfg.Group+".retry."+label, []string{t}, a.log, broker.ReaderOptions{})
-		consumers = append(consumers, newConsumer("retry_"+label, readers[t], i, a.table, eng, a.cfg, a.m, a.log))
+		groups[t] = a.cfg.Group + ".retry." + label
+		consumers = append(consumers, newConsumer("retry_"+label,
+			broker.NewReader(a.cfg.Kafka, groups[t], []string{t}, a.log, broker.ReaderOptions{}), i, a.table, eng, a.cfg, a.m, a.log))
 	}
-	// Lag is exported until the readers close; it stops with the commit loops.
+	// Lag is each group's uncommitted records (committed vs end offsets), the
+	// number KEDA scales on; exported until shutdown.
 	lagCtx, stopLag := context.WithCancel(context.Background())
 	defer stopLag()
-	for topic, r := range readers {
-		go broker.ExportLag(lagCtx, r, a.m.lag.WithLabelValues(topic), lagInterval)
+	for topic, group := range groups {
+		go broker.ExportGroupLag(lagCtx, a.cfg.Kafka, group, []string{topic}, a.m.lag, lagInterval, a.log)
 	}
 	commitCtx, stopCommits := context.WithCancel(context.Background())
 	var commitWG sync.WaitGroup

@@ -64,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"consumer", "result"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "dispatcher_consumer_lag",
-			Help: "Records behind the end of the topic, by topic (canonical and each retry tier), as last seen by the reader.",
+			Help: "Records the consumer group has not committed yet (end offsets minus committed offsets), by topic: canonical and each retry tier.",
 		}, []string{"topic"}),
 	}
 	if reg != nil {
