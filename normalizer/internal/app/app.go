@@ -33,7 +33,11 @@ type App struct {
 	rdb      *redis.Client
 	scanner  *inflight.Scanner
 	consumer *consume.Consumer
+	lag      *prometheus.GaugeVec
 }
+
+// lagInterval is how often normalizer_consumer_lag is read from the brokers.
+const lagInterval = 10 * time.Second
 
 // New connects to Kafka and Redis (failing fast when either does not answer),
 // creates missing topics when configured to, and wires the consumer.
@@ -79,9 +83,11 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	// for more records could only delay it.
 	writer := broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1, NoLinger: true})
 	metrics := consume.NewMetrics(srv.Registry())
-	srv.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "normalizer_consumer_lag", Help: "Records behind the end of the raw topic, as last seen by the reader.",
-	}, func() float64 { return float64(reader.Stats().Lag) }))
+	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "normalizer_consumer_lag",
+		Help: "Records of the raw topic the normalizer's consumer group has not committed yet (end minus committed offsets).",
+	}, []string{"topic"})
+	srv.Registry().MustRegister(lag)
 
 	owner := uuid.NewString()
 	c, err := consume.New(consume.Config{
@@ -118,7 +124,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.OpsAddr, err)
 	}
-	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, rdb: rdb, scanner: scanner, consumer: c}, nil
+	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, rdb: rdb, scanner: scanner, consumer: c, lag: lag}, nil
 }
 
 // OpsAddr is the bound address of the ops server.
@@ -133,6 +139,10 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(bg)
 	g.Go(func() error { return a.ops.Run(opsCtx) })
 	g.Go(func() error { a.scanner.Run(gctx, a.cfg.OffsetsRefresh); return nil })
+	g.Go(func() error {
+		broker.ExportGroupLag(gctx, a.cfg.Kafka, a.cfg.Group, []string{a.cfg.RawTopic}, a.lag, lagInterval, a.log)
+		return nil
+	})
 
 	a.ops.SetReady(true)
 	a.log.Info("normalizer running", zap.String("ops_addr", a.ops.Addr()), zap.String("group", a.cfg.Group))
