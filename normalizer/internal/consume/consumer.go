@@ -229,6 +229,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
+// recoveryScanTimeout bounds one scan of the canonical topic during recovery.
+const recoveryScanTimeout = 2 * time.Minute
+
 // fetch feeds msgs until ctx ends. A failed fetch (broker unreachable, group
 // coordinator moving) is transient: broker.FetchRetrying backs off and asks again
 // instead of stopping the service; nothing past the last durable batch was
@@ -621,7 +624,11 @@ func (c *Consumer) recover(ctx context.Context, stale []inflight.Stale) (int, er
 			from[p] = min(from[p], o)
 		}
 	}
-	ids, err := c.d.Recovery.Scan(ctx, from)
+	// Bounded, so a broker problem during the scan fails this attempt (logged,
+	// counted, retried with backoff) instead of hanging the batch silently.
+	sctx, cancel := context.WithTimeout(ctx, recoveryScanTimeout)
+	ids, err := c.d.Recovery.Scan(sctx, from)
+	cancel()
 	if err != nil {
 		return 0, fmt.Errorf("scanning canonical topic: %w", err)
 	}

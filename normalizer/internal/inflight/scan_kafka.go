@@ -155,7 +155,7 @@ func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]string, error
 func (s *Scanner) scanPartition(ctx context.Context, partition int, start, end int64) ([]string, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: s.brokers, Topic: s.topic, Partition: partition,
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
 	})
 	defer r.Close()
 	if err := r.SetOffset(start); err != nil {
