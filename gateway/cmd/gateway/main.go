@@ -37,6 +37,9 @@ func run(ctx context.Context, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	if len(os.Args) > 1 && os.Args[1] == "requeue-quarantine" {
+		return app.RequeueQuarantine(ctx, cfg, log)
+	}
 	a, err := app.New(cfg, log)
 	if err != nil {
 		return err

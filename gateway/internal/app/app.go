@@ -135,6 +135,9 @@ func (a *App) registerSpool(reg prometheus.Registerer) {
 		detail := map[string]any{
 			"records": st.Records, "bytes": st.Bytes, "max_bytes": st.MaxBytes,
 			"oldest_age_seconds": oldestAge(st).Seconds(), "spooling": a.durable.Spooling(),
+			// Records Kafka refused for good, waiting in <spool dir>/quarantine for
+			// an operator; they do not block traffic, so readiness ignores them.
+			"quarantined": st.Quarantined,
 		}
 		// Full means new webhooks get 503: take this instance out of rotation.
 		if st.Bytes >= st.MaxBytes-a.cfg.MaxBodyBytes {

@@ -26,6 +26,9 @@ type Metrics struct {
 	ProduceLatency prometheus.Histogram
 	// Forwarded counts spooled records the forwarder delivered to Kafka.
 	Forwarded prometheus.Counter
+	// Quarantined counts spooled records Kafka refused for good, moved to the
+	// spool's quarantine directory for an operator to re-send.
+	Quarantined prometheus.Counter
 }
 
 // New registers the metrics on reg.
@@ -59,7 +62,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Forwarded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_spool_forwarded_total", Help: "Spooled records delivered to Kafka by the forwarder.",
 		}),
+		Quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_spool_quarantined_total", Help: "Spooled records Kafka refused for good, moved to the spool's quarantine directory.",
+		}),
 	}
-	reg.MustRegister(m.Requests, m.AckLatency, m.PublishErrors, m.AuthFailures, m.AuthVariant, m.Forwarded, m.ProduceRecords, m.ProduceLatency)
+	reg.MustRegister(m.Requests, m.AckLatency, m.PublishErrors, m.AuthFailures, m.AuthVariant, m.Forwarded, m.Quarantined, m.ProduceRecords, m.ProduceLatency)
 	return m
 }

@@ -19,6 +19,39 @@ import (
 // ErrProducerClosed is returned by WriteMessages after Close.
 var ErrProducerClosed = errors.New("producer closed")
 
+// RecordError is a record-level error of a produce response (KIP-467): the
+// broker refused one record of the batch, not the request.
+type RecordError struct {
+	// Index is the record's position in the partition's batch.
+	Index int32
+	// Message is the broker's explanation.
+	Message string
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("record %d rejected: %s", e.Index, e.Message)
+}
+
+// RecordRejected reports whether err means Kafka refuses the records themselves
+// for good (too large, invalid, corrupt, or a record-level error), so sending
+// the same bytes again can never succeed. Errors about the broker, the topic,
+// authorization or time (broker down, unknown topic, timeouts) are not: they
+// may pass, and the caller keeps retrying them.
+func RecordRejected(err error) bool {
+	var rerr *RecordError
+	if errors.As(err, &rerr) {
+		return true
+	}
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		switch kerr {
+		case kafka.MessageSizeTooLarge, kafka.RecordListTooLarge, kafka.InvalidRecord, kafka.InvalidMessage:
+			return true
+		}
+	}
+	return false
+}
+
 // ProducerOptions tunes NewProducer. Zero values take the documented defaults.
 type ProducerOptions struct {
 	// Compression codec for each produce request; 0 means none.
@@ -357,7 +390,7 @@ func (p *Producer) send(group []share) (requeued bool) {
 					if rp.ErrorCode != 0 {
 						errs[rp.Partition] = kafka.Error(rp.ErrorCode)
 					} else if len(rp.RecordErrors) > 0 {
-						errs[rp.Partition] = fmt.Errorf("record %d rejected: %s", rp.RecordErrors[0].BatchIndex, rp.RecordErrors[0].BatchIndexErrorMessage)
+						errs[rp.Partition] = &RecordError{Index: rp.RecordErrors[0].BatchIndex, Message: rp.RecordErrors[0].BatchIndexErrorMessage}
 					}
 				}
 			}

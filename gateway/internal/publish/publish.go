@@ -48,7 +48,10 @@ type Options struct {
 	SpoolTimeout time.Duration
 	// ForwardBatch is how many spooled records the forwarder sends per write.
 	ForwardBatch int
-	// ForwardTimeout bounds one forwarder write.
+	// ForwardTimeout is how long the forwarder waits for one write before it
+	// logs it as failed and backs off. The write itself is not abandoned: the
+	// next attempt first waits for it to finish (see forward), so a hanging
+	// broker never gets a second copy of a batch queued behind the first.
 	ForwardTimeout time.Duration
 }
 
@@ -65,7 +68,28 @@ type Durable struct {
 	// append is in flight when it sees the spool empty.
 	gate     sync.RWMutex
 	spooling atomic.Bool
+
+	// inflight is the forwarder's write that outlived its wait (only the
+	// forwarder goroutine touches it).
+	inflight *attempt
 }
+
+// attempt is one forwarder write running in its own goroutine.
+type attempt struct {
+	first, last spool.Pos // End of the first and last entry written
+	done        chan struct{}
+	err         error // set before done is closed
+}
+
+// errInFlight means a forwarder write did not finish within its wait; it is
+// still running and the next write waits for it.
+var errInFlight = errors.New("forward write still in flight")
+
+// inflightLimit bounds a forwarder write that its Writer never ends on its own.
+// The Producer ends every call within MaxAttempts × WriteTimeout (30 s by
+// default); the limit only keeps a Writer that hangs forever from stopping the
+// forwarder.
+const inflightLimit = 5 * time.Minute
 
 // NewDurable returns a Durable over w and sp. If sp already holds records (a
 // previous run), it starts in spooling mode.
@@ -136,6 +160,9 @@ func toRecord(m kafka.Message) spool.Record {
 	return r
 }
 
+// ToMessage turns a spooled record back into the Kafka message it was spooled from.
+func ToMessage(r spool.Record) kafka.Message { return toMessage(r) }
+
 func toMessage(r spool.Record) kafka.Message {
 	m := kafka.Message{Key: r.Key, Value: r.Value, Headers: make([]kafka.Header, 0, len(r.Headers))}
 	for _, h := range r.Headers {
@@ -148,18 +175,30 @@ func toMessage(r spool.Record) kafka.Message {
 // committed (deleted from the spool) only after Kafka acknowledged all of it; a
 // failed batch is retried with backoff, so a record may reach Kafka twice but
 // never out of order relative to later records of the same key.
+//
+// A record Kafka refuses for good (RecordRejected: too large, invalid) would
+// block everything behind it forever. After such an error the forwarder sends
+// one record at a time from the head; the record that fails alone with a
+// record-specific error goes to the spool's quarantine (never dropped) and the
+// forwarder moves on. Every other error (broker down, auth, unknown topic,
+// timeouts) is retried as before.
 func (d *Durable) RunForwarder(ctx context.Context) error {
 	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
 	backoff := minBackoff
 	idle := time.NewTicker(time.Second)
 	defer idle.Stop()
 	var pending []spool.Entry
+	isolate := 0 // records left to send one by one: the last batch had a refused record
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
 		if len(pending) == 0 {
-			entries, err := d.sp.ReadBatch(d.opts.ForwardBatch, 4<<20)
+			n := d.opts.ForwardBatch
+			if isolate > 0 {
+				n = 1
+			}
+			entries, err := d.sp.ReadBatch(n, 4<<20)
 			if err != nil {
 				if errors.Is(err, spool.ErrClosed) {
 					return nil
@@ -171,6 +210,7 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 				continue
 			}
 			if len(entries) == 0 {
+				isolate = 0
 				d.catchUp(ctx)
 				select {
 				case <-ctx.Done():
@@ -182,17 +222,33 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 			}
 			pending = entries
 		}
-		msgs := make([]kafka.Message, len(pending))
-		for i, e := range pending {
-			msgs[i] = toMessage(e.Record)
+		err := d.forward(ctx, d.opts.ForwardTimeout, pending)
+		if err != nil && RecordRejected(err) {
+			if len(pending) > 1 {
+				// Some record of the batch is refused; find it one by one.
+				isolate = len(pending)
+				pending = nil
+				continue
+			}
+			if qerr := d.quarantine(pending[0], err); qerr != nil {
+				d.log.Error("quarantining a refused spool record; retrying", zap.Error(qerr))
+				if !sleep(ctx, backoff) {
+					return nil
+				}
+				backoff = min(backoff*2, maxBackoff)
+				continue
+			}
+			isolate = max(isolate-1, 0)
+			pending = nil
+			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, d.opts.ForwardTimeout)
-		err := d.w.WriteMessages(wctx, msgs...)
-		cancel()
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			d.m.PublishErrors.WithLabelValues("forward").Inc()
 			d.log.Warn("forwarding spooled records failed; retrying",
-				zap.Int("records", len(msgs)), zap.Duration("backoff", backoff), zap.Error(err))
+				zap.Int("records", len(pending)), zap.Duration("backoff", backoff), zap.Error(err))
 			if !sleep(ctx, backoff) {
 				return nil
 			}
@@ -206,7 +262,8 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 			d.log.Error("committing spool cursor", zap.Error(err))
 		}
 		d.m.Forwarded.Add(float64(len(pending)))
-		caughtUp := len(pending) < d.opts.ForwardBatch
+		caughtUp := isolate == 0 && len(pending) < d.opts.ForwardBatch
+		isolate = max(isolate-len(pending), 0)
 		pending = nil
 		if caughtUp {
 			d.catchUp(ctx)
@@ -214,12 +271,84 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 	}
 }
 
+// forward writes entries and waits up to wait for Kafka's ack. At most one
+// write is ever running: if the previous one outlived its wait (a broker hang:
+// the Producer keeps the records queued through all its attempts), this call
+// first waits for it, within the same wait, and reports errInFlight if it is
+// still running. Re-queueing instead would stack a copy of the batch per retry
+// in the producer (memory, duplicates). When that previous write ends up
+// acknowledging exactly these entries, they count as written.
+func (d *Durable) forward(ctx context.Context, wait time.Duration, entries []spool.Entry) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	first, last := entries[0].End, entries[len(entries)-1].End
+	if a := d.inflight; a != nil {
+		select {
+		case <-a.done:
+			d.inflight = nil
+			if a.err == nil && a.first == first && a.last == last {
+				return nil
+			}
+		case <-t.C:
+			return fmt.Errorf("%w (previous attempt)", errInFlight)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	msgs := make([]kafka.Message, len(entries))
+	for i, e := range entries {
+		msgs[i] = toMessage(e.Record)
+	}
+	a := &attempt{first: first, last: last, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		wctx, cancel := context.WithTimeout(ctx, inflightLimit)
+		defer cancel()
+		a.err = d.w.WriteMessages(wctx, msgs...)
+	}()
+	select {
+	case <-a.done:
+		return a.err
+	case <-t.C:
+		d.inflight = a
+		return fmt.Errorf("%w after %s", errInFlight, wait)
+	case <-ctx.Done():
+		d.inflight = a
+		return ctx.Err()
+	}
+}
+
+// quarantine moves the refused head record to the spool's quarantine and logs
+// it (request id and provider, never the body).
+func (d *Durable) quarantine(e spool.Entry, cause error) error {
+	path, err := d.sp.Quarantine(e, cause.Error())
+	if err != nil {
+		return err
+	}
+	d.m.Quarantined.Inc()
+	d.log.Error("kafka refused a spooled record for good; moved it to quarantine (re-send it: see gateway README)",
+		zap.String("request_id", header(e.Record, schemas.HeaderRequestID)),
+		zap.String("provider", header(e.Record, schemas.HeaderProvider)),
+		zap.Int("bytes", len(e.Record.Value)), zap.String("file", path), zap.Error(cause))
+	return nil
+}
+
+func header(r spool.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
 // catchUp switches back to direct Kafka writes. Under steady traffic the spool
 // is never empty on its own (new records keep arriving while spooling), so once
 // the forwarder is near the tail it briefly stops new publishes (the gate),
 // forwards the few records left, and flips the mode with the spool empty. The
 // pause is one Kafka write of at most one batch; if that write fails the mode
-// stays spooling and nothing changes.
+// stays spooling and nothing changes (a refused record is left for
+// RunForwarder to quarantine).
 func (d *Durable) catchUp(ctx context.Context) {
 	if !d.spooling.Load() {
 		return
@@ -237,14 +366,7 @@ func (d *Durable) catchUp(ctx context.Context) {
 			}
 			return
 		}
-		msgs := make([]kafka.Message, len(entries))
-		for i, e := range entries {
-			msgs[i] = toMessage(e.Record)
-		}
-		wctx, cancel := context.WithTimeout(ctx, d.opts.AckTimeout)
-		err = d.w.WriteMessages(wctx, msgs...)
-		cancel()
-		if err != nil {
+		if err := d.forward(ctx, d.opts.AckTimeout, entries); err != nil {
 			d.m.PublishErrors.WithLabelValues("forward").Inc()
 			return
 		}

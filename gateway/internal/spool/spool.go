@@ -23,6 +23,12 @@ const (
 	cursorFile  = "cursor"
 	segPrefix   = "seg-"
 	segSuffix   = ".log"
+	// quarantineDir holds records Kafka refused for good (see Quarantine).
+	quarantineDir = "quarantine"
+	// QuarantineSuffix names a quarantined frame; QuarantineReasonSuffix its
+	// sidecar with Kafka's error text.
+	QuarantineSuffix       = ".rec"
+	QuarantineReasonSuffix = ".reason"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -58,6 +64,8 @@ type Stats struct {
 	Bytes    int64     `json:"bytes"`
 	OldestAt time.Time `json:"oldest_at,omitzero"`
 	MaxBytes int64     `json:"max_bytes"`
+	// Quarantined is the number of records in the quarantine directory.
+	Quarantined int64 `json:"quarantined"`
 }
 
 type segment struct {
@@ -202,6 +210,10 @@ func (s *Spool) recover() error {
 		return fmt.Errorf("opening cursor: %w", err)
 	}
 	s.cursor = cf
+	if n := len(s.Quarantined()); n > 0 {
+		s.log.Warn("spool quarantine holds records Kafka refused; re-send them (see gateway README)",
+			zap.Int("quarantined", n), zap.String("dir", s.QuarantineDir()))
+	}
 	if s.records > 0 {
 		s.log.Info("spool holds records from a previous run; draining",
 			zap.Int64("records", s.records), zap.Int64("bytes", s.bytes))
@@ -488,9 +500,10 @@ func (s *Spool) Notify() <-chan struct{} { return s.notify }
 
 // Stats reports the unconsumed records and bytes and when the oldest was appended.
 func (s *Spool) Stats() Stats {
+	q := int64(len(s.Quarantined())) // read from disk: the requeue tool removes files
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Records: s.records, Bytes: s.bytes, MaxBytes: s.opts.MaxBytes}
+	st := Stats{Records: s.records, Bytes: s.bytes, MaxBytes: s.opts.MaxBytes, Quarantined: q}
 	if s.records > 0 {
 		st.OldestAt = s.oldestAt
 	}
@@ -673,6 +686,75 @@ func (s *Spool) Commit(entries []Entry) error {
 		keep = append(keep, seg)
 	}
 	s.segs = keep
+	return nil
+}
+
+// QuarantineDir is the directory Quarantine writes to.
+func (s *Spool) QuarantineDir() string { return filepath.Join(s.dir, quarantineDir) }
+
+// Quarantine moves e, which must be the head entry (the first one ReadBatch
+// returns), out of the way of the records behind it: its whole frame (the same
+// bytes as in a segment: length, CRC32-C, encoded key, value and headers) is
+// written to <dir>/quarantine/<segment>-<offset>.rec and reason to the .reason
+// sidecar, both fsynced with the directory, and only then is e committed. An
+// acknowledged webhook is never dropped: it waits there for an operator (see
+// ReadQuarantined). It returns the .rec path.
+func (s *Spool) Quarantine(e Entry, reason string) (string, error) {
+	qdir := s.QuarantineDir()
+	if err := os.MkdirAll(qdir, 0o750); err != nil {
+		return "", fmt.Errorf("creating quarantine dir: %w", err)
+	}
+	base := filepath.Join(qdir, fmt.Sprintf("%020d-%020d", e.End.Seq, e.End.Off-e.Size))
+	if err := writeFileSync(base+QuarantineReasonSuffix, []byte(reason+"\n")); err != nil {
+		return "", err
+	}
+	if err := writeFileSync(base+QuarantineSuffix, Frame(e.Record)); err != nil {
+		return "", err
+	}
+	if err := syncDir(qdir); err != nil {
+		return "", err
+	}
+	if err := s.Commit([]Entry{e}); err != nil {
+		// The record is in quarantine and still at the head: after a restart it
+		// is forwarded (or quarantined) again under the same name.
+		return "", err
+	}
+	return base + QuarantineSuffix, nil
+}
+
+// Quarantined lists the quarantined .rec files in spool order.
+func (s *Spool) Quarantined() []string { return QuarantinedFiles(s.dir) }
+
+// QuarantinedFiles lists the quarantined .rec files of the spool in dir, in
+// spool order (their names are the segment and offset they had).
+func QuarantinedFiles(dir string) []string {
+	files, _ := filepath.Glob(filepath.Join(dir, quarantineDir, "*"+QuarantineSuffix))
+	slices.Sort(files)
+	return files
+}
+
+// ReadQuarantined decodes a quarantined .rec file (one spool frame).
+func ReadQuarantined(path string) (Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Record{}, fmt.Errorf("opening quarantined record: %w", err)
+	}
+	defer f.Close()
+	rec, _, err := readFrame(f, 0)
+	return rec, err
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	return nil
 }
 
