@@ -63,7 +63,9 @@ func New(cfg Config, log *zap.Logger) (*App, error) {
 	a.reg = reg
 	a.m = newMetrics(reg)
 	a.pubW = broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{})
-	a.pub = retry.NewPublisher(a.pubW, tiers, cfg.DLQTopic)
+	// HealingWriter: after a broker restart, drop pooled connections on the first
+	// failed write instead of failing once per stale connection.
+	a.pub = retry.NewPublisher(broker.HealingWriter{Writer: a.pubW}, tiers, cfg.DLQTopic)
 	for name, spec := range routes.Sinks {
 		s, err := a.buildSink(spec)
 		if err != nil {
@@ -80,7 +82,7 @@ func (a *App) buildSink(spec route.SinkSpec) (Sink, error) {
 	case route.KindKafka:
 		w := broker.NewWriter(a.cfg.Kafka, "", a.log, broker.WriterOptions{WriteTimeout: spec.Timeout, MaxAttempts: 1})
 		a.writers = append(a.writers, w)
-		return sink.NewKafka(w, spec.Topic, spec.RedactPaths())
+		return sink.NewKafka(broker.HealingWriter{Writer: w}, spec.Topic, spec.RedactPaths())
 	case route.KindHTTP:
 		return sink.NewHTTP(sink.HTTPConfig{URL: spec.URL, Secrets: spec.Secrets, Headers: spec.Headers, Redact: spec.RedactPaths()})
 	case route.KindChat:

@@ -340,6 +340,11 @@ func (p *Producer) round() bool {
 		// connection lost): refresh the layout and pause briefly before the
 		// next round, as kafka-go's Writer backs off between attempts.
 		p.refreshAsync()
+		// After a broker restart the transport may still pool several connections
+		// to the old process; drop them all rather than fail once per connection.
+		if t, ok := p.client.Transport.(*kafka.Transport); ok {
+			t.CloseIdleConnections()
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return true

@@ -181,5 +181,5 @@ type timedWriter struct {
 func (t timedWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	return t.w.WriteMessages(ctx, msgs...)
+	return broker.HealingWriter{Writer: t.w}.WriteMessages(ctx, msgs...)
 }
