@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
@@ -48,7 +49,16 @@ func TestIntegrationHealingWriter(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 12 {
 		wg.Go(func() {
-			assert.NoError(t, hw.WriteMessages(ctx, kafka.Message{Key: []byte{byte(i)}, Value: []byte("before")}))
+			// A partition of a topic created a moment ago may still answer
+			// NOT_LEADER (retries are off here), so warm up until each write lands.
+			var err error
+			for range 100 {
+				if err = hw.WriteMessages(ctx, kafka.Message{Key: []byte{byte(i)}, Value: []byte("before")}); err == nil {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			assert.NoError(t, err)
 		})
 	}
 	wg.Wait()
