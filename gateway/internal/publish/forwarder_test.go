@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/stretchr/testify/assert"
@@ -137,28 +135,18 @@ type hangTransport struct {
 func (f *hangTransport) RoundTrip(ctx context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
 	switch r := req.(type) {
 	case *metadataAPI.Request:
-		return &metadataAPI.Response{
-			Brokers: []metadataAPI.ResponseBroker{{NodeID: 1, Host: "fake", Port: 9092}},
-			Topics: []metadataAPI.ResponseTopic{{Name: f.topic,
-				Partitions: []metadataAPI.ResponsePartition{{PartitionIndex: 0, LeaderID: 1}}}},
-		}, nil
+		return publish.FakeMetadata(f.topic), nil
 	case *produceAPI.Request:
 		var values []string
 		res := &produceAPI.Response{}
 		for _, t := range r.Topics {
 			rt := produceAPI.ResponseTopic{Topic: t.Topic}
 			for _, p := range t.Partitions {
-				for {
-					rec, err := p.RecordSet.Records.ReadRecord()
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						return nil, err
-					}
-					v, _ := protocol.ReadAll(rec.Value)
-					values = append(values, string(v))
+				vs, err := publish.RecordValues(p.RecordSet)
+				if err != nil {
+					return nil, err
 				}
+				values = append(values, vs...)
 				rt.Partitions = append(rt.Partitions, produceAPI.ResponsePartition{Partition: p.Partition})
 			}
 			res.Topics = append(res.Topics, rt)

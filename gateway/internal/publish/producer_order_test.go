@@ -3,14 +3,12 @@ package publish
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/stretchr/testify/require"
@@ -30,29 +28,19 @@ type failingTransport struct {
 func (f *failingTransport) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
 	switch r := req.(type) {
 	case *metadataAPI.Request:
-		return &metadataAPI.Response{
-			Brokers: []metadataAPI.ResponseBroker{{NodeID: 1, Host: "fake", Port: 9092}},
-			Topics: []metadataAPI.ResponseTopic{{Name: f.topic,
-				Partitions: []metadataAPI.ResponsePartition{{PartitionIndex: 0, LeaderID: 1}}}},
-		}, nil
+		return FakeMetadata(f.topic), nil
 	case *produceAPI.Request:
 		res := &produceAPI.Response{}
 		for _, t := range r.Topics {
 			rt := produceAPI.ResponseTopic{Topic: t.Topic}
 			for _, p := range t.Partitions {
-				var values []string
+				values, err := RecordValues(p.RecordSet)
+				if err != nil {
+					return nil, err
+				}
 				bad := false
-				for {
-					rec, err := p.RecordSet.Records.ReadRecord()
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					if err != nil {
-						return nil, err
-					}
-					v, _ := protocol.ReadAll(rec.Value)
-					values = append(values, string(v))
-					bad = bad || f.fail[string(v)]
+				for _, v := range values {
+					bad = bad || f.fail[v]
 				}
 				rp := produceAPI.ResponsePartition{Partition: p.Partition}
 				if bad {
