@@ -101,6 +101,13 @@ type Data struct {
 	Destination *Place   `json:"destination,omitempty"`
 	Amounts     *Amounts `json:"amounts,omitempty"`
 
+	// Corrects is the id of an earlier event of this shipment that this event
+	// replaces: set only on events emitted by `normalizer renormalize` when the
+	// current adapters map a raw record differently than when it was first
+	// processed. The correction has its own id (derived from the original dedup key
+	// and the new mapping), so consumers that dedup on id still see it once.
+	Corrects string `json:"corrects,omitempty"`
+
 	// Raw points at the raw record this event came from.
 	Raw RawRef `json:"raw"`
 }

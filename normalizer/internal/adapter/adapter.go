@@ -30,11 +30,29 @@ type Output struct {
 	// DedupKey identifies the provider event: the same webhook delivered twice gives
 	// the same key. Event.ID is shipment.EventID(DedupKey).
 	DedupKey string
+	// Repeatable is true when DedupKey holds no provider time, sequence or event id,
+	// so a real repeat of the same status (Komerce "Dikirim" after "Gagal Kirim")
+	// has the same bytes as an exact re-delivery. The consumer then qualifies the
+	// key with the shipment's status-change count (its "epoch"): a re-delivery while
+	// no other status arrived keeps the key; a repeat after another status gets a
+	// new one. The adapter leaves Event.ID as shipment.EventID(DedupKey); the
+	// consumer re-derives it when it qualifies the key.
+	Repeatable bool
+	// Dropped names the non-essential fields that had an unexpected JSON type or
+	// value and were left out of the event (e.g. "payment", "driver"); the
+	// consumer counts them in normalizer_fields_dropped_total{provider,field}.
+	Dropped []string
+	// Dead, when set, means this part of the body (one order of a multi-order
+	// body) cannot be mapped: Event is empty and the consumer dead-letters the raw
+	// record with Dead.Reason (which names the order, e.g. "order[2]") while the
+	// other outputs of the same body are emitted.
+	Dead *Error
 }
 
 // Adapter maps one raw record of its provider to canonical events.
 // Normalize must not panic on any input and must return an *Error for input it
-// cannot map; it never returns both outputs and an error.
+// cannot map at all; it never returns both outputs and an error. A body that maps
+// only in part returns its good outputs plus one Output with Dead set per bad part.
 type Adapter interface {
 	Normalize(rec RawRecord) ([]Output, error)
 }

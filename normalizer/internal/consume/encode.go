@@ -121,6 +121,7 @@ func encodeEvent(dst []byte, ev *shipment.Event) (encodedEvent, error) {
 			return encodedEvent{}, err
 		}
 	}
+	b = appendOptString(b, `,"corrects":`, d.Corrects)
 	b = append(b, `,"raw":{"topic":`...)
 	b = appendString(b, d.Raw.Topic)
 	b = append(b, `,"partition":`...)
