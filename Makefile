@@ -10,12 +10,15 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_TEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 20m
 
-# Point tests at what `make infra-up` started, unless the caller chose otherwise.
-ifneq ($(wildcard .infra/kafka.pid),)
-export KAFKA_BROKERS ?= 127.0.0.1:9092
+# Point tests and the bench at what `make infra-up` started and still runs, unless the
+# caller chose otherwise.
+INFRA_KAFKA := $(shell p=.infra/kafka.pid; [ -f $$p ] && kill -0 $$(cat $$p) 2>/dev/null && { cat .infra/kafka.addr 2>/dev/null || echo 127.0.0.1:9092; })
+INFRA_REDIS := $(shell p=.infra/redis.pid; [ -f $$p ] && kill -0 $$(cat $$p) 2>/dev/null && { cat .infra/redis.addr 2>/dev/null || echo 127.0.0.1:6379; })
+ifneq ($(INFRA_KAFKA),)
+export KAFKA_BROKERS ?= $(INFRA_KAFKA)
 endif
-ifneq ($(wildcard .infra/redis.pid),)
-export REDIS_ADDR ?= 127.0.0.1:6379
+ifneq ($(INFRA_REDIS),)
+export REDIS_ADDR ?= $(INFRA_REDIS)
 endif
 
 .PHONY: help
@@ -31,7 +34,13 @@ build: ## build every service binary into bin/
 	done
 
 .PHONY: test
-test: ## run every module's unit and integration tests with -race (needs Kafka and Redis: make infra-up)
+test: ## every module's unit and integration tests with -race, against a real Kafka and Redis it starts (and stops) when none is running
+	@bash scripts/with-infra.sh $(MAKE) --no-print-directory test-modules
+
+# test-modules is `make test` without the infrastructure set-up: it uses whatever
+# KAFKA_BROKERS / REDIS_ADDR say (or testcontainers).
+.PHONY: test-modules
+test-modules:
 	@echo "KAFKA_BROKERS=$${KAFKA_BROKERS:-<unset>} REDIS_ADDR=$${REDIS_ADDR:-<unset>} CI=$${CI:-<unset>}"
 	@mkdir -p bin && (cd platform && go build -o ../bin/testreport ./cmd/testreport)
 	@set -o pipefail; rm -f bin/test-summary.txt; fail=0; for m in $(MODULES); do \

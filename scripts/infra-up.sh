@@ -4,7 +4,9 @@
 # PIDs go to .infra/*.pid so scripts/infra-down.sh stops exactly these processes.
 #
 # Knobs: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), REDIS_PORT (6379),
-#        KAFKA_HEAP (512m), INFRA_DIR (<repo>/.infra).
+#        KAFKA_HEAP (512m), INFRA_DIR (<repo>/.infra), INFRA_ONLY ("kafka redis": start only
+#        the named ones), KAFKA_LIBS (<repo>/.infra/kafka-libs: the jar cache, shared by
+#        every INFRA_DIR). Each started server's address goes to $INFRA_DIR/<name>.addr.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +15,8 @@ kafka_port=${KAFKA_PORT:-9092}
 ctrl_port=${KAFKA_CONTROLLER_PORT:-9093}
 redis_port=${REDIS_PORT:-6379}
 heap=${KAFKA_HEAP:-512m}
+only=${INFRA_ONLY:-kafka redis}
+libs=${KAFKA_LIBS:-$root/.infra/kafka-libs}
 mkdir -p "$infra/kafka" "$infra/redis"
 
 log() { printf '[infra-up] %s\n' "$*"; }
@@ -42,6 +46,7 @@ start_redis() {
   for _ in $(seq 1 100); do
     if redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
       log "redis $(redis-server --version | grep -o 'v=[0-9.]*') up on 127.0.0.1:$redis_port (pid $(cat "$infra/redis.pid"))"
+      echo "127.0.0.1:$redis_port" >"$infra/redis.addr"
       return
     fi
     sleep 0.1
@@ -51,7 +56,9 @@ start_redis() {
 
 # ---------------------------------------------------------------- Kafka
 kafka_classpath() {
-  local libs="$infra/kafka/libs"
+  if [ ! -f "$libs/.complete" ] && [ -f "$infra/kafka/libs/.complete" ]; then
+    mkdir -p "$(dirname "$libs")"; mv "$infra/kafka/libs" "$libs" # cache of an older layout
+  fi
   if [ ! -f "$libs/.complete" ]; then
     log "resolving Apache Kafka jars from Maven Central (deployments/kafka/pom.xml)"
     rm -rf "$libs"
@@ -97,7 +104,7 @@ appender.file.fileName=$infra/kafka/server.log
 appender.file.layout.type=PatternLayout
 appender.file.layout.pattern=[%d] %p %m (%c)%n
 PROPS
-  local cp="$infra/kafka/libs/*"
+  local cp="$libs/*"
   if [ ! -f "$data/meta.properties" ]; then
     local id
     id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid)
@@ -117,13 +124,14 @@ PROPS
   done
   port_open "$kafka_port" || { echo "kafka did not open port $kafka_port in 60 s" >&2; exit 1; }
   local version
-  version=$(ls "$infra/kafka/libs" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p')
+  version=$(ls "$libs" | sed -n 's/^kafka-clients-\(.*\)\.jar$/\1/p')
   log "Apache Kafka $version (KRaft) up on 127.0.0.1:$kafka_port (pid $(cat "$infra/kafka.pid"))"
+  # The port opening is not enough: the first consumer-group join creates
+  # __consumer_offsets and takes seconds. Wait for a group to work end to end.
+  (cd "$root/platform" && go run ./cmd/kafkawait -brokers "127.0.0.1:$kafka_port" -timeout 90s)
+  echo "127.0.0.1:$kafka_port" >"$infra/kafka.addr"
 }
 
-start_redis
-start_kafka
-# The port opening is not enough: the first consumer-group join creates
-# __consumer_offsets and takes seconds. Wait for a group to work end to end.
-(cd "$root/platform" && go run ./cmd/kafkawait -brokers "127.0.0.1:$kafka_port" -timeout 90s)
-log "ready: KAFKA_BROKERS=127.0.0.1:$kafka_port REDIS_ADDR=127.0.0.1:$redis_port"
+case " $only " in *" redis "*) start_redis ;; esac
+case " $only " in *" kafka "*) start_kafka ;; esac
+log "ready:$(case " $only " in *" kafka "*) echo " KAFKA_BROKERS=127.0.0.1:$kafka_port" ;; esac)$(case " $only " in *" redis "*) echo " REDIS_ADDR=127.0.0.1:$redis_port" ;; esac)"
