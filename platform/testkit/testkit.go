@@ -3,7 +3,8 @@
 // tests run in parallel.
 //
 // Where they come from, in order:
-//  1. KAFKA_BROKERS / REDIS_ADDR (what `make infra-up` and .ci/run start);
+//  1. KAFKA_BROKERS / REDIS_ADDR (what `make test` sets, after starting them
+//     itself when nothing runs; see scripts/with-infra.sh);
 //  2. testcontainers-go, when a Docker engine answers;
 //  3. otherwise the test fails when CI=true, and skips with the same message
 //     elsewhere, so a laptop without infrastructure can still run unit tests.
@@ -42,7 +43,7 @@ const (
 	RedisImage = "redis:7-alpine"
 )
 
-const howToStart = "start them with `make infra-up` and export KAFKA_BROKERS=127.0.0.1:9092 REDIS_ADDR=127.0.0.1:6379, " +
+const howToStart = "run the tests with `make test` (it starts both when none runs), or start them with `make infra-up` and export KAFKA_BROKERS=127.0.0.1:9092 REDIS_ADDR=127.0.0.1:6379, " +
 	"or run where a Docker engine answers (testcontainers)"
 
 // KafkaEnv is a reachable Kafka cluster for one test.
