@@ -101,6 +101,23 @@ type Data struct {
 	Destination *Place   `json:"destination,omitempty"`
 	Amounts     *Amounts `json:"amounts,omitempty"`
 
+	// Inferred is true when the provider named no known status, method or event
+	// type and the adapter inferred Status from an unambiguous signal in the body
+	// (a finished_at / failedAt / canceled_at time, a known status code, a
+	// failed-attempt reason). Consumers may treat such events with less trust.
+	Inferred bool `json:"inferred,omitempty"`
+	// ReceivedBy is who received the parcel (proof-of-delivery signer or name),
+	// when the provider says (Dash recipient.actualRecipientName).
+	ReceivedBy string `json:"received_by,omitempty"`
+	// Attempt is the delivery attempt this event belongs to (1 = first), when
+	// the provider counts attempts (Dash failedCount). Zero means not known.
+	Attempt int `json:"attempt,omitempty"`
+	// PickedUpAt is when the courier picked the parcel up (UTC), when the provider says.
+	PickedUpAt *time.Time `json:"picked_up_at,omitempty"`
+	// PickupWindow and DeliveryWindow are the provider's promised windows (ETA).
+	PickupWindow   *Window `json:"pickup_window,omitempty"`
+	DeliveryWindow *Window `json:"delivery_window,omitempty"`
+
 	// Corrects is the id of an earlier event of this shipment that this event
 	// replaces: set only on events emitted by `normalizer renormalize` when the
 	// current adapters map a raw record differently than when it was first
@@ -125,6 +142,14 @@ type Courier struct {
 type Media struct {
 	Kind string `json:"kind"` // pickup_proof | delivery_proof | failed_proof | other
 	URL  string `json:"url"`
+	// TakenAt is when the proof was captured (UTC), when the provider says.
+	TakenAt *time.Time `json:"taken_at,omitempty"`
+}
+
+// Window is a promised time window (UTC); either end may be unknown.
+type Window struct {
+	Start *time.Time `json:"start,omitempty"`
+	End   *time.Time `json:"end,omitempty"`
 }
 
 // Place is an origin or destination. Coordinates are optional.

@@ -39,11 +39,13 @@ const (
 	SubDeliveredToRecipient = "delivered.to_recipient"
 	SubDeliveredOther       = "delivered.other"
 
-	SubDeliveryFailedFinal               = "delivery_failed.final"                // the drop could not complete; no retry
-	SubDeliveryFailedRecoverable         = "delivery_failed.recoverable"          // failed, the carrier may retry
-	SubDeliveryFailedRecipientRefused    = "delivery_failed.recipient_refused"    // the recipient refused or did not order it
-	SubDeliveryFailedRedeliveryScheduled = "delivery_failed.redelivery_scheduled" // attempt failed, another is planned
-	SubDeliveryFailedOther               = "delivery_failed.other"
+	SubDeliveryFailedFinal                = "delivery_failed.final"                 // the drop could not complete; no retry
+	SubDeliveryFailedRecoverable          = "delivery_failed.recoverable"           // failed, the carrier may retry
+	SubDeliveryFailedRecipientRefused     = "delivery_failed.recipient_refused"     // the recipient refused or did not order it
+	SubDeliveryFailedRedeliveryScheduled  = "delivery_failed.redelivery_scheduled"  // attempt failed, another is planned
+	SubDeliveryFailedRecipientUnavailable = "delivery_failed.recipient_unavailable" // nobody at the address / not reachable
+	SubDeliveryFailedAddressProblem       = "delivery_failed.address_problem"       // address not found, incomplete or wrong
+	SubDeliveryFailedOther                = "delivery_failed.other"
 
 	SubReturningToSender = "returning.to_sender"
 	SubReturningOther    = "returning.other"
@@ -85,7 +87,8 @@ var SubStatuses = []string{
 	SubOutForDeliveryEnRoute, SubOutForDeliveryAssigned, SubOutForDeliveryOther,
 	SubDeliveredToRecipient, SubDeliveredOther,
 	SubDeliveryFailedFinal, SubDeliveryFailedRecoverable, SubDeliveryFailedRecipientRefused,
-	SubDeliveryFailedRedeliveryScheduled, SubDeliveryFailedOther,
+	SubDeliveryFailedRedeliveryScheduled, SubDeliveryFailedRecipientUnavailable, SubDeliveryFailedAddressProblem,
+	SubDeliveryFailedOther,
 	SubReturningToSender, SubReturningOther,
 	SubReturnedToSender, SubReturnedOther,
 	SubCancelledByShipper, SubCancelledByCarrier, SubCancelledOther,
