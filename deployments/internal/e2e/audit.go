@@ -22,9 +22,13 @@ type Audit struct {
 	// LostRaw counts acknowledged request ids missing from the raw topic.
 	LostRaw int
 	// ExpectedEvents and LostCanonical count expected canonical events and those
-	// missing; Unexpected counts distinct canonical ids beyond the expected number
-	// for a tag (a duplicate delivery that was not deduplicated).
+	// missing; Unexpected counts distinct canonical ids of this period's tags
+	// beyond what every period so far owes for the tag (a duplicate delivery that
+	// was not deduplicated, or an event of a request that was not acknowledged).
 	ExpectedEvents, LostCanonical, Unexpected int
+	// UnexpectedWhy explains each tag with unexpected events: the request that
+	// produced each of its canonical events, and whether it was acknowledged.
+	UnexpectedWhy []string
 	// DupCanonical counts extra copies of a canonical id on the topic.
 	DupCanonical int
 	// SinkLost counts canonical events never delivered to the sink; SinkDup the
@@ -70,8 +74,10 @@ func Reconcile(name string, st *Stats, w *Workload, obs *Observer, sink *Sink) A
 			if a.LostCanonical <= 3 {
 				a.Examples = append(a.Examples, fmt.Sprintf("canonical:%s(%d of %d)", tag, len(got), want))
 			}
-		} else {
-			a.Unexpected += len(got) - want
+		}
+		if owed := st.OwedEvents(w, tag); len(got) > owed {
+			a.Unexpected += len(got) - owed
+			a.UnexpectedWhy = append(a.UnexpectedWhy, explainUnexpected(tag, got, owed, st, obs))
 		}
 		for _, id := range got {
 			a.DupCanonical += obs.CanonicalCount(id) - 1
@@ -90,6 +96,25 @@ func Reconcile(name string, st *Stats, w *Workload, obs *Observer, sink *Sink) A
 		}
 	}
 	return a
+}
+
+// explainUnexpected names, for a tag with more canonical events than owed, the
+// request behind each event (data.raw.request_id) and whether the gateway
+// acknowledged it: an event of a request that was never acknowledged (the client
+// gave up while the gateway made it durable) is owed to nobody but is no
+// duplicate; two events of one request, or of a verbatim re-delivery, would be.
+func explainUnexpected(tag string, got []string, owed int, st *Stats, obs *Observer) string {
+	sort.Strings(got)
+	parts := make([]string, 0, len(got))
+	for _, id := range got {
+		req := obs.RequestOf(id)
+		state := "acked"
+		if _, ok := st.AckedAll[req]; !ok && st.AckedAll != nil {
+			state = "not-acked"
+		}
+		parts = append(parts, fmt.Sprintf("%s<-%s(%s)", id[:min(8, len(id))], req, state))
+	}
+	return fmt.Sprintf("%s: %d events, %d owed: %s", tag, len(got), owed, strings.Join(parts, " "))
 }
 
 // caughtUp reports whether nothing owed is missing.
@@ -140,6 +165,9 @@ func PrintAudits(out io.Writer, audits []Audit) {
 			a.Name, a.Acked, a.NotAcked, a.LostRaw, a.ExpectedEvents, a.LostCanonical, a.DupCanonical, a.SinkLost, a.SinkDup, a.Unexpected, rec)
 	}
 	for _, a := range audits {
+		for _, why := range a.UnexpectedWhy {
+			fmt.Fprintf(out, "  %s unexpected: %s\n", a.Name, why)
+		}
 		if len(a.Examples) > 0 {
 			fmt.Fprintf(out, "  %s missing: %s\n", a.Name, strings.Join(a.Examples, " "))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -31,6 +32,14 @@ type Driver struct {
 	reqSeq   atomic.Int64
 	inflight atomic.Int64
 
+	// owed is run-wide: tag -> template index for every request acknowledged in
+	// any period so far; ackedAll is every request id acknowledged so far. A
+	// period's audit compares what a tag has on the canonical topic with what all
+	// periods owe for it, since the two halves of an out-of-order pair (or a
+	// duplicate and its original) can be sent in two periods.
+	owed     map[string]map[int]bool
+	ackedAll map[string]string // request id -> tag
+
 	mu    sync.Mutex
 	stats *Stats
 }
@@ -50,15 +59,31 @@ type Stats struct {
 	AckedIDs map[string]struct{}
 	// Expected maps tag -> template index -> true for every acknowledged pair.
 	Expected map[string]map[int]bool
+	// Owed is Expected over every period up to this one's end (a copy taken by
+	// End); AckedAll the request ids acknowledged in any period so far, with
+	// their tags. Nil before End.
+	Owed     map[string]map[int]bool
+	AckedAll map[string]string
 	// Latencies are the 2xx ack latencies.
 	Latencies []time.Duration
 }
 
 // ExpectedEvents is the number of distinct canonical events the acknowledged
 // requests of tag must yield.
-func (s *Stats) ExpectedEvents(w *Workload, tag string) int {
+func (s *Stats) ExpectedEvents(w *Workload, tag string) int { return eventsOf(w, s.Expected[tag]) }
+
+// OwedEvents is the number of distinct canonical events tag owes over every
+// period up to this one (ExpectedEvents when the period has not ended).
+func (s *Stats) OwedEvents(w *Workload, tag string) int {
+	if s.Owed == nil {
+		return s.ExpectedEvents(w, tag)
+	}
+	return eventsOf(w, s.Owed[tag])
+}
+
+func eventsOf(w *Workload, templates map[int]bool) int {
 	n := 0
-	for ti := range s.Expected[tag] {
+	for ti := range templates {
 		n += w.Templates[ti].Events
 	}
 	return n
@@ -106,6 +131,11 @@ func (d *Driver) End() *Stats {
 	s := d.stats
 	s.End = time.Now()
 	slices.Sort(s.Latencies)
+	s.Owed = make(map[string]map[int]bool, len(d.owed))
+	for tag, m := range d.owed {
+		s.Owed[tag] = maps.Clone(m)
+	}
+	s.AckedAll = maps.Clone(d.ackedAll)
 	d.stats = nil
 	return s
 }
@@ -169,6 +199,14 @@ func (d *Driver) record(r Request, id string, code int, lat time.Duration, err e
 			s.Expected[r.Tag] = m
 		}
 		m[r.Template] = true
+		if d.owed == nil {
+			d.owed, d.ackedAll = map[string]map[int]bool{}, map[string]string{}
+		}
+		if d.owed[r.Tag] == nil {
+			d.owed[r.Tag] = map[int]bool{}
+		}
+		d.owed[r.Tag][r.Template] = true
+		d.ackedAll[id] = r.Tag
 		s.Latencies = append(s.Latencies, lat)
 	default:
 		s.Status[code]++

@@ -23,6 +23,7 @@ type Observer struct {
 	raw map[string]int
 	// canonical: CloudEvents id -> occurrences; tag -> distinct ids.
 	ceCount map[string]int
+	ceReq   map[string]string // CloudEvents id -> data.raw.request_id of its first copy
 	byTag   map[string]map[string]bool
 	ceLat   []sample
 	rawLat  []sample       // gateway receipt -> raw record read here (the gateway's share, plus this tail's fetch)
@@ -34,7 +35,7 @@ type Observer struct {
 
 // NewObserver returns an empty observer; Tail starts it on a topic.
 func NewObserver() *Observer {
-	return &Observer{raw: map[string]int{}, ceCount: map[string]int{}, byTag: map[string]map[string]bool{}, counts: map[string]int{}, changed: time.Now()}
+	return &Observer{raw: map[string]int{}, ceCount: map[string]int{}, ceReq: map[string]string{}, byTag: map[string]map[string]bool{}, counts: map[string]int{}, changed: time.Now()}
 }
 
 // Kind says how Tail interprets a topic's records.
@@ -104,6 +105,9 @@ func (o *Observer) canonical(m kafka.Message) {
 		Subject string `json:"subject"`
 		Data    struct {
 			ReceivedAt time.Time `json:"received_at"`
+			Raw        struct {
+				RequestID string `json:"request_id"`
+			} `json:"raw"`
 		} `json:"data"`
 	}
 	_ = json.Unmarshal(m.Value, &ev)
@@ -111,6 +115,9 @@ func (o *Observer) canonical(m kafka.Message) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ceCount[ev.ID]++
+	if _, ok := o.ceReq[ev.ID]; !ok {
+		o.ceReq[ev.ID] = ev.Data.Raw.RequestID
+	}
 	if tag != "" {
 		s := o.byTag[tag]
 		if s == nil {
@@ -142,6 +149,13 @@ func (o *Observer) EventsOf(tag string) []string {
 		out = append(out, id)
 	}
 	return out
+}
+
+// RequestOf returns the gateway request id the canonical event came from.
+func (o *Observer) RequestOf(id string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ceReq[id]
 }
 
 // CanonicalCount returns how many times the canonical id is on the topic.
