@@ -38,9 +38,12 @@ type Output struct {
 	// new one. The adapter leaves Event.ID as shipment.EventID(DedupKey); the
 	// consumer re-derives it when it qualifies the key.
 	Repeatable bool
-	// Dropped names the non-essential fields that had an unexpected JSON type or
-	// value and were left out of the event (e.g. "payment", "driver"); the
-	// consumer counts them in normalizer_fields_dropped_total{provider,field}.
+	// Dropped names the non-essential fields that had an unexpected JSON type and
+	// were left out of the event, as JSON paths with "[]" for array elements
+	// ("payment", "data[].driver", "packages[].origin"); the consumer counts them
+	// in normalizer_fields_dropped_total{provider,field}. A field of the body as
+	// a whole (KiriminAja "payment") is listed on the body's first output only,
+	// a field of one order on that order's output, so each drop counts once.
 	Dropped []string
 	// Dead, when set, means this part of the body (one order of a multi-order
 	// body) cannot be mapped: Event is empty and the consumer dead-letters the raw
@@ -65,7 +68,13 @@ const (
 	ReasonMissingShipmentID = "missing_shipment_id"
 	ReasonNoShipment        = "not_a_shipment_event"
 	ReasonInvalidValue      = "invalid_value"
+	ReasonShipmentIDTooLong = "shipment_id_too_long"
 )
+
+// MaxShipmentIDBytes bounds a shipment id (after invalid UTF-8 is replaced by
+// U+FFFD). The id becomes the Kafka record key and the event subject; a longer
+// id (a 150 KB deliveryID was seen) dead-letters with shipment_id_too_long.
+const MaxShipmentIDBytes = 256
 
 // Error is a permanent mapping failure: retrying the same bytes cannot succeed, so
 // the record belongs in the dead-letter topic with Reason.

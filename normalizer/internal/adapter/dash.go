@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/courierhook/pipeline/schemas/shipment"
@@ -10,12 +11,18 @@ import (
 // Status-specific fields appear "once they're meaningful".
 type dashPayload struct {
 	ProviderOrderID flexString `json:"providerOrderID"`
+	// MerchantOrderID is providerOrderID's name before v4.1 renamed "merchant"
+	// to "provider" (docs.dashelectric.co/resources/glossary).
+	MerchantOrderID flexString `json:"merchantOrderID"`
 	DeliveryID      flexString `json:"deliveryID"`
 	Status          flexString `json:"status"`
-	// Category and ServiceType are not in the seed samples; read when present
-	// ("EXPRESS"/"LOGISTIC", "INSTANT"/"SAME_DAY").
+	// ServiceCategory ("EXPRESS"/"LOGISTIC", the API's field name; changelog
+	// v1.0) and ServiceType ("INSTANT"/"SAME_DAY") are not in the seed webhook
+	// samples; read when present. Category is an unofficial short form.
+	ServiceCategory flexString    `json:"serviceCategory"`
 	Category        flexString    `json:"category"`
 	ServiceType     flexString    `json:"serviceType"`
+	FailedCount     flexString    `json:"failedCount"`
 	Courier         *dashCourier  `json:"courier"`
 	TrackingURL     flexString    `json:"trackingURL"`
 	Sender          dashContact   `json:"sender"`
@@ -41,10 +48,12 @@ type dashCourier struct {
 }
 
 type dashContact struct {
-	FirstName   flexString `json:"firstName"`
-	LastName    flexString `json:"lastName"`
-	CompanyName flexString `json:"companyName"`
-	Phone       flexString `json:"phone"`
+	// ActualRecipientName is who signed for the package (recipient block, on COMPLETED).
+	ActualRecipientName flexString `json:"actualRecipientName"`
+	FirstName           flexString `json:"firstName"`
+	LastName            flexString `json:"lastName"`
+	CompanyName         flexString `json:"companyName"`
+	Phone               flexString `json:"phone"`
 }
 
 type dashPlace struct {
@@ -56,8 +65,9 @@ type dashPlace struct {
 }
 
 type dashMedia struct {
-	URL  flexString `json:"url"`
-	Type flexString `json:"type"`
+	URL       flexString `json:"url"`
+	Type      flexString `json:"type"`
+	CreatedAt flexString `json:"createdAt"`
 }
 
 type dashQuote struct {
@@ -88,14 +98,14 @@ var dashRows = []Mapping{
 	{Provider: "dash", Family: dashExpress, ProviderStatus: "IN_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute},
 	{Provider: "dash", Family: dashExpress, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
 	{Provider: "dash", Family: dashExpress, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "Dash's \"provider\" is the shipper (us)"},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedFinal, Terminal: true},
+	{Provider: "dash", Family: dashExpress, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedFinal, Terminal: true, Note: "also the category of a FAILED with no LOGISTIC mark: serviceCategory defaults to EXPRESS (changelog v1.0)"},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "PREPARING", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedPendingVerification},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "VERIFIED", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpAtFacility},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "NOT_VERIFIED", Status: shipment.StatusException, SubStatus: shipment.SubExceptionPackageNotReceived, Note: "may return to VERIFIED"},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "PENDING_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryAssigned, Note: "ranks with delivery_failed, so an ops recovery after FAILED advances"},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "IN_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "recoverable: ops may retry"},
+	{Provider: "dash", Family: dashLogistic, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "recoverable: ops may retry. LOGISTIC when serviceCategory says so, or proof without PICKUP_PROOF, or failedCount > 1"},
 	{Provider: "dash", Family: dashLogistic, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "not confirmed for LOGISTIC"},
 }
 
@@ -123,30 +133,45 @@ type dash struct{}
 // Normalize implements Adapter.
 func (dash) Normalize(rec RawRecord) ([]Output, error) {
 	var p dashPayload
-	if err := decodeBody("dash", rec.Body, &p); err != nil {
+	dropped, err := decodeBody("dash", rec.Body, &p)
+	if err != nil {
 		return nil, err
 	}
-	id := p.DeliveryID.String()
-	if id == "" {
+	if p.DeliveryID == "" {
 		return nil, Permanent(ReasonMissingShipmentID, "dash payload has no deliveryID")
 	}
+	id, idErr := shipmentID("dash", "deliveryID", p.DeliveryID.String())
+	if idErr != nil {
+		return nil, idErr
+	}
 	status := normKey(p.Status.String())
+	inferred := false
+	if _, known := dashStatus[normKey(dashExpress+" "+status)]; !known && !dashLogisticOnly[status] {
+		if s := dashInferStatus(&p); s != "" {
+			status, inferred = s, true
+		}
+	}
 	category := dashCategory(&p, status)
 	m, ok := dashStatus[normKey(category+" "+status)]
 	if !ok {
 		m = unmapped
 	}
+	merchantOrderID := firstNonEmpty(p.ProviderOrderID.String(), p.MerchantOrderID.String())
 	d := shipment.Data{
 		ShipmentID:      id,
 		OrderID:         id,
-		MerchantOrderID: p.ProviderOrderID.String(),
-		TrackingNumber:  p.ProviderOrderID.String(),
+		MerchantOrderID: merchantOrderID,
+		TrackingNumber:  merchantOrderID,
 		Service:         category,
 		ServiceType:     dashServiceType(category, p.ServiceType.String()),
 		ProviderStatus:  p.Status.String(),
 		TrackingURL:     p.TrackingURL.String(),
 		Origin:          dashPlaceOf(p.Origin, p.Sender),
 		Destination:     dashPlaceOf(p.Destination, p.Recipient),
+		Inferred:        inferred,
+		ReceivedBy:      p.Recipient.ActualRecipientName.String(),
+		PickedUpAt:      parseTime(p.PickupAt.String()),
+		Attempt:         dashAttempt(p.FailedCount.String(), status),
 	}
 	m.apply(&d)
 	if p.Courier != nil && (p.Courier.Name != "" || p.Courier.Phone != "") {
@@ -162,7 +187,7 @@ func (dash) Normalize(rec RawRecord) ([]Output, error) {
 		if md.URL == "" {
 			continue
 		}
-		d.Proof = append(d.Proof, shipment.Media{Kind: dashMediaKind(md.Type.String()), URL: md.URL.String()})
+		d.Proof = append(d.Proof, shipment.Media{Kind: dashMediaKind(md.Type.String()), URL: md.URL.String(), TakenAt: parseTime(md.CreatedAt.String())})
 	}
 	if amt := dashAmounts(&p); amt != nil {
 		d.Amounts = amt
@@ -171,10 +196,48 @@ func (dash) Normalize(rec RawRecord) ([]Output, error) {
 	// carry no updatedAt; updatedAt otherwise (Dash dedupes on deliveryID +
 	// status + updatedAt); pickupAt/createdAt when nothing better exists.
 	d.OccurredAt, d.OccurredAtRaw = firstTime(dashEventTimes(&p, status)...)
+	key := []string{"dash", id, normKey(p.Status.String()), d.OccurredAtRaw}
+	if d.Attempt > 0 {
+		// A recovered LOGISTIC delivery repeats statuses; the attempt tells
+		// the second PENDING_DELIVERY from a re-delivery of the first.
+		key = append(key, "attempt="+p.FailedCount.String())
+	}
 	return []Output{envelope(rec, "dash", event{
-		DedupKey: dedupKey("dash", id, status, d.OccurredAtRaw),
-		Data:     d,
+		DedupKey:   dedupKey(key...),
+		Repeatable: d.OccurredAtRaw == "",
+		Dropped:    dropped,
+		Data:       d,
 	})}, nil
+}
+
+// dashInferStatus reads the status of a body whose status is unknown (or
+// missing) from the status-specific stamps Dash sets only on one status each
+// (seed field reference: completedAt only on COMPLETED, failedAt only on
+// FAILED, cancelledAt only on CANCELLED). "" when none is set.
+func dashInferStatus(p *dashPayload) string {
+	switch {
+	case parseTime(p.CompletedAt.String()) != nil:
+		return "completed"
+	case parseTime(p.FailedAt.String()) != nil:
+		return "failed"
+	case parseTime(p.CancelledAt.String()) != nil:
+		return "cancelled"
+	}
+	return ""
+}
+
+// dashAttempt is the delivery attempt of an event from failedCount (the number
+// of failures so far): the failure itself on FAILED, the next attempt after
+// it otherwise. 0 (unknown) while nothing has failed.
+func dashAttempt(failedCount, status string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(failedCount))
+	if err != nil || n <= 0 || n > 1000 {
+		return 0
+	}
+	if status == "failed" {
+		return n
+	}
+	return n + 1
 }
 
 // dashEventTimes lists the candidate event times of a status, best first.
@@ -193,33 +256,65 @@ func dashEventTimes(p *dashPayload, status string) []flexString {
 	}
 }
 
-// dashCategory tells EXPRESS from LOGISTIC. The samples carry no category, so
-// it is read from an explicit field when present, else inferred: PREPARING,
-// VERIFIED and NOT_VERIFIED exist only in LOGISTIC; pickup proof, tracking URL
-// and the pre-pickup statuses exist only in EXPRESS. A delivery with none of
-// those marks (a proof-less PENDING_DELIVERY or FAILED) is LOGISTIC: EXPRESS
-// sets pickupAt and PICKUP_PROOF from PENDING_DELIVERY on.
+// dashCategory tells EXPRESS from LOGISTIC from every signal the body has:
+//   - an explicit serviceCategory (or category) field;
+//   - the status: PREPARING, VERIFIED, NOT_VERIFIED are LOGISTIC-only; QUEUEING,
+//     ALLOCATING, PENDING_PICKUP, PICKING_UP, CANCELLED (and unknown) EXPRESS;
+//   - EXPRESS-only marks: a trackingURL, a PICKUP_PROOF, serviceType INSTANT
+//     (LOGISTIC is SAME_DAY only), pickupAt on PENDING_DELIVERY (LOGISTIC sets
+//     it from IN_DELIVERY on);
+//   - LOGISTIC-only marks: proof media without a PICKUP_PROOF (LOGISTIC skips
+//     it, EXPRESS captures it at pickup), failures on a non-FAILED event or
+//     more than one failure (only LOGISTIC recovers from FAILED);
+//   - else: FAILED and COMPLETED are EXPRESS, serviceCategory's documented
+//     default, so a proof-less EXPRESS FAILED stays terminal; a mark-less
+//     PENDING_DELIVERY or IN_DELIVERY is LOGISTIC (EXPRESS always has the
+//     pickup marks there; IN_DELIVERY maps the same either way).
+//
+// Sources: docs.dashelectric.co /categories/express, /categories/logistic,
+// /resources/changelog, seed 001 field reference.
 func dashCategory(p *dashPayload, status string) string {
-	switch c := strings.ToUpper(p.Category.String()); c {
-	case dashExpress, dashLogistic:
-		return c
+	for _, f := range []flexString{p.ServiceCategory, p.Category} {
+		switch c := strings.ToUpper(f.String()); c {
+		case dashExpress, dashLogistic:
+			return c
+		}
 	}
 	if dashLogisticOnly[status] {
 		return dashLogistic
 	}
 	if !dashShared[status] {
-		return dashExpress // QUEUEING, ALLOCATING, PENDING_PICKUP, PICKING_UP, CANCELLED, unknown
-	}
-	if p.TrackingURL != "" {
 		return dashExpress
 	}
+	if p.TrackingURL != "" || strings.EqualFold(p.ServiceType.String(), "INSTANT") {
+		return dashExpress
+	}
+	pickupProof, laterProof := false, false
 	for _, m := range p.Media {
-		if strings.EqualFold(m.Type.String(), "PICKUP_PROOF") {
-			return dashExpress
+		switch strings.ToUpper(m.Type.String()) {
+		case "PICKUP_PROOF":
+			pickupProof = true
+		case "DELIVERY_PROOF", "FAILED_PROOF":
+			laterProof = true
 		}
 	}
-	if strings.EqualFold(p.ServiceType.String(), "INSTANT") {
+	if pickupProof {
 		return dashExpress
+	}
+	if laterProof {
+		return dashLogistic
+	}
+	failures, _ := strconv.Atoi(strings.TrimSpace(p.FailedCount.String()))
+	if (status != "failed" && failures > 0) || failures > 1 {
+		return dashLogistic
+	}
+	switch status {
+	case "failed", "completed":
+		return dashExpress
+	case "pending delivery":
+		if p.PickupAt != "" {
+			return dashExpress
+		}
 	}
 	return dashLogistic
 }

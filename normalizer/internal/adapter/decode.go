@@ -211,22 +211,23 @@ func firstTime(candidates ...flexString) (*time.Time, string) {
 }
 
 // decodeBody unmarshals a provider body into v, sorting failures into reasons:
-// bytes that are not JSON are invalid_json; JSON whose shape does not fit the
-// payload struct (a string where an object belongs) is unsupported_payload.
-func decodeBody(provider string, body []byte, v any) error {
+// bytes that are not JSON are invalid_json; JSON whose top-level shape does not
+// fit the payload (a string where an object belongs) is unsupported_payload. A
+// field of the wrong JSON type inside the document is not a failure: it is left
+// empty and its path returned in dropped (see decodeLenient).
+func decodeBody(provider string, body []byte, v any) (dropped []string, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return Permanent(ReasonInvalidJSON, "decoding %s payload: empty body", provider)
+		return nil, Permanent(ReasonInvalidJSON, "decoding %s payload: empty body", provider)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		// Unmarshal checks the whole document before decoding, so a syntax
-		// error means the bytes are not JSON at all.
+	dropped, err = decodeLenient(body, v)
+	if err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return Permanent(ReasonInvalidJSON, "decoding %s payload: body is not valid JSON: %v", provider, err)
+			return nil, Permanent(ReasonInvalidJSON, "decoding %s payload: body is not valid JSON: %v", provider, err)
 		}
-		return &Error{Reason: ReasonUnsupportedShape, Err: fmt.Errorf("decoding %s payload: %w", provider, err)}
+		return nil, &Error{Reason: ReasonUnsupportedShape, Err: fmt.Errorf("decoding %s payload: %w", provider, err)}
 	}
-	return nil
+	return dropped, nil
 }
 
 // jsonKind returns the first significant byte of a JSON document: '{', '[', ...

@@ -15,8 +15,11 @@ type kiriminajaBody struct {
 	Data     json.RawMessage     `json:"data"`
 	Payment  *kiriminajaPayment  `json:"payment"`
 	Packages []kiriminajaPackage `json:"packages"`
-	// rows is Data decoded (or Packages, when data is absent).
-	rows []kiriminajaRow
+	// rows is Data decoded (or Packages, when data is absent); rowDropped[i]
+	// the fields dropped from rows[i]; dropped those dropped from the envelope.
+	rows       []kiriminajaRow
+	rowDropped [][]string
+	dropped    []string
 }
 
 // kiriminajaRow is one order in data: every field any method sends, the legacy
@@ -149,30 +152,45 @@ func (kiriminaja) Normalize(rec RawRecord) ([]Output, error) {
 	return kiriminajaExpress{}.normalize(rec, b)
 }
 
-// decodeKiriminaja decodes the envelope and its rows.
+// decodeKiriminaja decodes the envelope and its rows. A row of the wrong JSON
+// type ("data": [5, {...}]) stays an empty row, so it dead-letters alone as
+// order[i] while the other rows map.
 func decodeKiriminaja(body []byte) (*kiriminajaBody, error) {
 	var b kiriminajaBody
-	if err := decodeBody("kiriminaja", body, &b); err != nil {
+	dropped, err := decodeBody("kiriminaja", body, &b)
+	if err != nil {
 		return nil, err
+	}
+	b.dropped = dropped
+	addRow := func(raw []byte, prefix string) {
+		var r kiriminajaRow
+		d, err := decodeLenient(raw, &r)
+		if err != nil {
+			d = []string{""}
+		}
+		b.rows = append(b.rows, r)
+		b.rowDropped = append(b.rowDropped, prefixed(prefix, d))
 	}
 	switch jsonKind(b.Data) {
 	case '[':
-		if err := json.Unmarshal(b.Data, &b.rows); err != nil {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(b.Data, &raws); err != nil {
 			return nil, &Error{Reason: ReasonUnsupportedShape, Err: err}
+		}
+		for _, raw := range raws {
+			addRow(raw, "data[]")
 		}
 	case '{':
-		var r kiriminajaRow
-		if err := json.Unmarshal(b.Data, &r); err != nil {
-			return nil, &Error{Reason: ReasonUnsupportedShape, Err: err}
+		addRow(b.Data, "data")
+	default:
+		if k := jsonKind(b.Data); k != 0 && k != 'n' {
+			b.dropped = append(b.dropped, "data") // a scalar: read as absent
 		}
-		b.rows = []kiriminajaRow{r}
-	case 0, 'n':
 		// No data: the official plugin falls back to packages.
 		for _, p := range b.Packages {
 			b.rows = append(b.rows, kiriminajaRow{OrderID: p.OrderID, AWB: p.AWB})
+			b.rowDropped = append(b.rowDropped, nil)
 		}
-	default:
-		return nil, Permanent(ReasonUnsupportedShape, "decoding kiriminaja payload: data is neither an array nor an object")
 	}
 	if len(b.rows) == 0 {
 		if b.Method == "" {
@@ -222,21 +240,50 @@ func (b *kiriminajaBody) packageFor(r *kiriminajaRow) *kiriminajaPackage {
 	return nil
 }
 
-// kiriminajaEvent maps one row: m is the method's row (unmapped when the
-// method is unknown), refined or replaced by the package status code; times
-// are the candidate event times; family is the service type when the body
-// names none.
-func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, r *kiriminajaRow, method string, m Mapping, times []flexString, family shipment.ServiceType) (Output, error) {
+// kiriminajaMapRows maps every row of b: pick returns a row's mapping and
+// candidate event times. A row without an id (or with one over the limit)
+// becomes a Dead output naming its index; the other rows still map.
+func kiriminajaMapRows(rec RawRecord, b *kiriminajaBody, method string, family shipment.ServiceType,
+	pick func(r *kiriminajaRow) (Mapping, []flexString)) ([]Output, error) {
+	var good []Output
+	var bad []*Error
+	for i := range b.rows {
+		r := &b.rows[i]
+		m, times := pick(r)
+		o, err := kiriminajaEvent(rec, b, i, method, m, times, family)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		if len(good) == 0 {
+			o.Dropped = append(append([]string(nil), b.dropped...), o.Dropped...)
+		}
+		good = append(good, o)
+	}
+	return collect(good, bad)
+}
+
+// kiriminajaEvent maps row i: m is the method's row (unmapped when the method
+// is unknown), refined or replaced by the package status code, or inferred from
+// the row's timestamps; times are the candidate event times; family is the
+// service type when the body names none.
+func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, i int, method string, m Mapping, times []flexString, family shipment.ServiceType) (Output, *Error) {
+	r := &b.rows[i]
 	pkg := b.packageFor(r)
-	id := r.OrderID.String()
-	if id == "" && pkg != nil {
-		id = pkg.OrderID.String()
+	rawID := r.OrderID.String()
+	if rawID == "" && pkg != nil {
+		rawID = pkg.OrderID.String()
 	}
-	if id == "" {
-		id = r.AWB.String()
+	if rawID == "" {
+		rawID = r.AWB.String()
 	}
-	if id == "" {
-		return Output{}, Permanent(ReasonMissingShipmentID, "kiriminaja %q row has no order_id or awb", b.Method.String())
+	what := orderLabel("order", i)
+	if rawID == "" {
+		return Output{}, Permanent(ReasonMissingShipmentID, "kiriminaja %q %s has no order_id or awb", b.Method.String(), what)
+	}
+	id, idErr := shipmentID("kiriminaja", what, rawID)
+	if idErr != nil {
+		return Output{}, idErr
 	}
 	d := shipment.Data{
 		ProviderEvent:  b.Method.String(),
@@ -263,10 +310,15 @@ func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, r *kiriminajaRow, method 
 		if code := pkg.Status.String(); code != "" {
 			d.ProviderStatus = code
 			if cm, ok := kiriminajaCode[normKey(code)]; ok {
-				switch m.Status {
-				case cm.Status:
+				switch {
+				case m.Status == cm.Status:
 					m.SubStatus = cm.SubStatus
-				case shipment.StatusUnknown:
+				case m.Status == shipment.StatusUnknown:
+					m = cm
+					d.Inferred = true
+				case method == "problem packages" && cm.Status == shipment.StatusDeliveryFailed:
+					// A failed delivery attempt reported as a problem: the
+					// code says what failed (152, 301, 310, 311).
 					m = cm
 				}
 			}
@@ -284,23 +336,110 @@ func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, r *kiriminajaRow, method 
 		d.Destination = pkg.Destination.place()
 		d.Courier = pkg.Driver.courier(d.Service)
 	}
+	if method == "problem packages" && m.Status == shipment.StatusException && m.SubStatus == shipment.SubExceptionProblemReported {
+		if rm, ok := kiriminajaProblemReason(d.Reason); ok {
+			m = rm
+		}
+	}
+	if m.Status == shipment.StatusUnknown {
+		if im, t, ok := kiriminajaInfer(r); ok {
+			m, times = im, []flexString{t}
+			d.Inferred = true
+		}
+	}
 	if d.ServiceType == shipment.ServiceUnknown {
 		d.ServiceType = family
 	}
 	m.apply(&d)
-	if b.Payment != nil && b.Payment.Amount != "" {
+	// One payment covers the whole body: it is an order's cost only when the
+	// body holds one order; on a multi-order body it is left off every order.
+	if b.Payment != nil && b.Payment.Amount != "" && len(b.rows) == 1 {
 		d.Amounts = &shipment.Amounts{Currency: "IDR", ShippingCost: string(b.Payment.Amount)}
 	}
 	if c := firstNonEmpty(string(r.ShippingCost), string(r.ShippingPrice)); c != "" {
 		d.Amounts = &shipment.Amounts{Currency: "IDR", ShippingCost: c}
 	}
+	d.PickedUpAt = parseTime(r.ShippedAt.String())
 	d.OccurredAt, d.OccurredAtRaw = firstTime(times...)
-	key := []string{"kiriminaja", id, method, d.ProviderStatus, d.OccurredAtRaw}
+	key := []string{"kiriminaja", id, method, d.TrackingNumber, d.ProviderStatus, d.OccurredAtRaw}
 	if method == "problem packages" {
 		// problem_packages is re-sent when its reason changes (1.event.md §6).
 		key = append(key, d.Reason)
 	}
-	return envelope(rec, "kiriminaja", event{DedupKey: dedupKey(key...), Data: d}), nil
+	return envelope(rec, "kiriminaja", event{
+		DedupKey:   dedupKey(key...),
+		Repeatable: d.OccurredAtRaw == "",
+		Dropped:    b.rowDropped[i],
+		Data:       d,
+	}), nil
+}
+
+// kiriminajaInferRows are the statuses read from a row's own timestamps when
+// the method is unknown (the Express complete-format row carries shipped_at,
+// finished_at, returned_at, rejected_at, canceled_at; 1.event.md). The latest
+// stage wins: a finished row also carries its shipped_at.
+var kiriminajaInferRows = []struct {
+	field func(r *kiriminajaRow) flexString
+	m     Mapping
+}{
+	{func(r *kiriminajaRow) flexString { return r.FinishedAt }, kiriminajaExpressStatus["finished packages"]},
+	{func(r *kiriminajaRow) flexString { return r.ReturnedAt }, kiriminajaExpressStatus["returned packages|returned_at set"]},
+	{func(r *kiriminajaRow) flexString { return firstFlex(r.CanceledAt, r.CancelDate) }, kiriminajaExpressStatus["canceled packages"]},
+	{func(r *kiriminajaRow) flexString { return firstFlex(r.RejectedAt, r.RejectedDate) }, kiriminajaExpressStatus["rejected packages"]},
+	{func(r *kiriminajaRow) flexString { return r.ShippedAt }, kiriminajaExpressStatus["shipped packages"]},
+}
+
+// kiriminajaInfer infers a row's status from its timestamps (see
+// kiriminajaInferRows); the time is the event time.
+func kiriminajaInfer(r *kiriminajaRow) (Mapping, flexString, bool) {
+	for _, ir := range kiriminajaInferRows {
+		if t := ir.field(r); parseTime(t.String()) != nil {
+			return ir.m, t, true
+		}
+	}
+	return Mapping{}, "", false
+}
+
+// firstFlex returns the first non-empty value.
+func firstFlex(vals ...flexString) flexString {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// kiriminajaProblemReasons maps the reason of a problem_packages row that names
+// a failed delivery attempt. KiriminAja: the event fires when "the package
+// cannot be delivered because the address cannot be found, the recipient is
+// unavailable, ..." (docs/6.webhook/1.event.md §6); the words are the 3PL
+// undelivery terms in Indonesian and English. Matched case-insensitively as
+// substrings, first row first.
+var kiriminajaProblemReasons = []struct {
+	words []string
+	m     Mapping
+}{
+	{[]string{"menolak", "ditolak", "refused", "rejected by recipient", "tidak mau bayar", "tidak merasa pesan"}, kiriminajaExpressStatus["problem packages|reason: recipient refused"]},
+	{[]string{"alamat", "address", "misroute", "salah rute"}, kiriminajaExpressStatus["problem packages|reason: address problem"]},
+	{[]string{"penerima tidak", "tidak ada orang", "rumah kosong", "tidak di tempat", "tidak ada di tempat", "tidak dapat dihubungi", "tidak bisa dihubungi", "not at home", "nobody", "unavailable", "not available", "cnee unknown", "consignee unknown", "unreachable"}, kiriminajaExpressStatus["problem packages|reason: recipient unavailable"]},
+	{[]string{"antar ulang", "kirim ulang", "redelivery", "re-delivery", "undelivered", "gagal kirim", "gagal antar", "failed delivery", "delivery attempt"}, kiriminajaExpressStatus["problem packages|reason: failed attempt"]},
+}
+
+// kiriminajaProblemReason maps a problem reason naming a failed attempt.
+func kiriminajaProblemReason(reason string) (Mapping, bool) {
+	r := strings.ToLower(reason)
+	if r == "" {
+		return Mapping{}, false
+	}
+	for _, pr := range kiriminajaProblemReasons {
+		for _, w := range pr.words {
+			if strings.Contains(r, w) {
+				return pr.m, true
+			}
+		}
+	}
+	return Mapping{}, false
 }
 
 // kiriminajaServiceType maps packages[].service_type.

@@ -17,6 +17,11 @@ var kiriminajaExpressRows = []Mapping{
 	{Provider: "kiriminaja", Family: "express", ProviderStatus: "return_finished_packages", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "deprecated"},
 	{Provider: "kiriminaja", Family: "express", ProviderStatus: "canceled_packages", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByCarrier, Terminal: true, Note: "by the system or flagged by the 3PL"},
 	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "not terminal; re-sent when the reason changes"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: recipient refused", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "failed attempt named by the reason (menolak, refused, ...); not terminal. 1.event.md §6"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: address problem", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedAddressProblem, Note: "reason names the address (alamat, address, misroute); not terminal. 1.event.md §6"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: recipient unavailable", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientUnavailable, Note: "reason: penerima tidak ada, rumah kosong, not at home, ...; not terminal. 1.event.md §6"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: failed attempt", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRedeliveryScheduled, Note: "reason: antar ulang, gagal kirim, undelivered, ...; not terminal"},
+	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "code 152/301/310/311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedOther, Note: "a failed-attempt package code decides (status-mapping.md); sub-status from the code row"},
 	{Provider: "kiriminaja", Family: "express", ProviderStatus: "rejected_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionRejected, Note: "official plugin only"},
 	{Provider: "kiriminaja", Family: "express", ProviderStatus: "update_instant_packages", When: "status cancel", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "legacy Instant; other status strings unknown"},
 }
@@ -58,9 +63,7 @@ func (kiriminajaExpress) Normalize(rec RawRecord) ([]Output, error) {
 // normalize maps every row of a decoded body.
 func (kiriminajaExpress) normalize(rec RawRecord, b *kiriminajaBody) ([]Output, error) {
 	method := kiriminajaMethod(b.Method.String(), kiriminajaExpressStatus)
-	out := make([]Output, 0, len(b.rows))
-	for i := range b.rows {
-		r := &b.rows[i]
+	return kiriminajaMapRows(rec, b, method, shipment.ServiceExpress, func(r *kiriminajaRow) (Mapping, []flexString) {
 		m, ok := kiriminajaExpressStatus[method+"|"+kiriminajaCondition(method, r)]
 		if !ok {
 			m, ok = kiriminajaExpressStatus[method]
@@ -72,13 +75,8 @@ func (kiriminajaExpress) normalize(rec RawRecord, b *kiriminajaBody) ([]Output, 
 		if f := kiriminajaExpressTimes[method]; f != nil {
 			times = f(r)
 		}
-		o, err := kiriminajaEvent(rec, b, r, method, m, times, shipment.ServiceExpress)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+		return m, times
+	})
 }
 
 // kiriminajaCondition returns the When key of a row for methods whose mapping

@@ -38,9 +38,7 @@ func (kiriminajaInstant) normalize(rec RawRecord, b *kiriminajaBody) ([]Output, 
 	if _, ok := kiriminajaInstantStatus[method]; !ok {
 		return kiriminajaExpress{}.normalize(rec, b)
 	}
-	out := make([]Output, 0, len(b.rows))
-	for i := range b.rows {
-		r := &b.rows[i]
+	return kiriminajaMapRows(rec, b, method, shipment.ServiceInstant, func(r *kiriminajaRow) (Mapping, []flexString) {
 		var times []flexString
 		switch method {
 		case "shipped packages":
@@ -50,11 +48,6 @@ func (kiriminajaInstant) normalize(rec RawRecord, b *kiriminajaBody) ([]Output, 
 		case "canceled packages":
 			times = []flexString{r.CanceledAt}
 		}
-		o, err := kiriminajaEvent(rec, b, r, method, kiriminajaInstantStatus[method], times, shipment.ServiceInstant)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+		return kiriminajaInstantStatus[method], times
+	})
 }

@@ -11,6 +11,11 @@ type komercePayload struct {
 	OrderNo flexString `json:"order_no"`
 	Cnote   flexString `json:"cnote"`
 	Status  flexString `json:"status"`
+	// AWB and StatusPengiriman are the names a public handler reads for the
+	// sandbox's pushes (glamourwax supabase/functions/komerce-webhook-handler,
+	// PROVIDERS.md §3.5) [3P]: read when cnote / status are absent.
+	AWB              flexString `json:"awb"`
+	StatusPengiriman flexString `json:"status_pengiriman"`
 }
 
 // komerceRows maps Komerce status strings, matched case-insensitively after
@@ -24,7 +29,12 @@ var komerceRows = []Mapping{
 	{Provider: "komerce", ProviderStatus: "Selesai", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
 	{Provider: "komerce", ProviderStatus: "Dibatalkan", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true},
 	{Provider: "komerce", ProviderStatus: "Pending", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "3P (Laravel controller)"},
-	{Provider: "komerce", ProviderStatus: "Diterima", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOther, Note: "3P: read as order accepted (\"processing\")"},
+	{Provider: "komerce", ProviderStatus: "Diterima", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "\"diterima\" = received (by the recipient) in Indonesian courier tracking; the \"processing\" reading was one unidentified 3P controller (PROVIDERS.md §3.5); no Komerce doc defines it"},
+	{Provider: "komerce", ProviderStatus: "Dikemas", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: "packed by the seller, before pickup (marketplace order vocabulary); not in Komerce docs"},
+	{Provider: "komerce", ProviderStatus: "Gagal Kirim", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "failed delivery attempt; Komerce retries (Dikirim again), so not terminal. Issue 11 sequence; not in Komerce docs"},
+	{Provider: "komerce", ProviderStatus: "Retur", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return to sender under way; not in Komerce docs"},
+	{Provider: "komerce", ProviderStatus: "Dikembalikan", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "returned to the sender; not in Komerce docs"},
+	{Provider: "komerce", ProviderStatus: "Hilang", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost; not in Komerce docs"},
 	{Provider: "komerce", ProviderStatus: "Dalam Perjalanan", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "3P"},
 	{Provider: "komerce", ProviderStatus: "Terkirim", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P"},
 	{Provider: "komerce", ProviderStatus: "picked up", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "3P (sandbox, English)"},
@@ -41,48 +51,64 @@ var komerceStatus = index(komerceRows)
 // such objects (seen from the sandbox, PROVIDERS.md §3.5) yields one event each.
 type komerce struct{}
 
-// Normalize implements Adapter.
+// Normalize implements Adapter. An item of an array body without order_no or
+// cnote dead-letters alone (Output.Dead, "order[i]") while the others map.
 func (komerce) Normalize(rec RawRecord) ([]Output, error) {
 	var items []komercePayload
+	var dropped []string
+	var err error
 	if jsonKind(rec.Body) == '[' {
-		if err := decodeBody("komerce", rec.Body, &items); err != nil {
-			return nil, err
-		}
+		dropped, err = decodeBody("komerce", rec.Body, &items)
 	} else {
 		var p komercePayload
-		if err := decodeBody("komerce", rec.Body, &p); err != nil {
-			return nil, err
-		}
+		dropped, err = decodeBody("komerce", rec.Body, &p)
 		items = append(items, p)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(items) == 0 {
 		return nil, Permanent(ReasonNoShipment, "komerce payload holds no order")
 	}
-	out := make([]Output, 0, len(items))
+	var good []Output
+	var bad []*Error
 	for i, p := range items {
-		id := p.OrderNo.String()
-		if id == "" {
-			id = p.Cnote.String()
+		cnote := firstNonEmpty(p.Cnote.String(), p.AWB.String())
+		status := firstNonEmpty(p.Status.String(), p.StatusPengiriman.String())
+		rawID := firstNonEmpty(p.OrderNo.String(), cnote)
+		what := orderLabel("order", i)
+		if rawID == "" {
+			bad = append(bad, Permanent(ReasonMissingShipmentID, "komerce %s has neither order_no nor cnote", what))
+			continue
 		}
-		if id == "" {
-			return nil, Permanent(ReasonMissingShipmentID, "komerce order %d has neither order_no nor cnote", i)
+		id, idErr := shipmentID("komerce", what, rawID)
+		if idErr != nil {
+			bad = append(bad, idErr)
+			continue
 		}
-		m, ok := komerceStatus[normKey(p.Status.String())]
+		m, ok := komerceStatus[normKey(status)]
 		if !ok {
 			m = unmapped
 		}
 		d := shipment.Data{
 			ShipmentID:     id,
 			OrderID:        p.OrderNo.String(),
-			TrackingNumber: p.Cnote.String(),
-			ProviderStatus: p.Status.String(),
+			TrackingNumber: cnote,
+			ProviderStatus: status,
 		}
 		m.apply(&d)
-		// No event time exists: a status repeats only as a redelivery.
-		out = append(out, envelope(rec, "komerce", event{
-			DedupKey: dedupKey("komerce", id, p.Cnote.String(), normKey(p.Status.String())),
-			Data:     d,
-		}))
+		// No event time, sequence or event id exists: a repeat of a status
+		// (Dikirim, Gagal Kirim, Dikirim) has the bytes of a re-delivery, so
+		// the key is Repeatable and the consumer qualifies it.
+		o := envelope(rec, "komerce", event{
+			DedupKey:   dedupKey("komerce", id, cnote, normKey(status)),
+			Repeatable: true,
+			Data:       d,
+		})
+		if len(good) == 0 {
+			o.Dropped = dropped
+		}
+		good = append(good, o)
 	}
-	return out, nil
+	return collect(good, bad)
 }

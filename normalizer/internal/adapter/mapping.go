@@ -1,6 +1,9 @@
 package adapter
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -30,7 +33,7 @@ type Mapping struct {
 // coverage tests are built from.
 func MappingTable() []Mapping {
 	var out []Mapping
-	for _, rows := range [][]Mapping{kiriminajaExpressRows, kiriminajaInstantRows, kiriminajaCodeRows, dashRows, komerceRows, sendstackRows} {
+	for _, rows := range [][]Mapping{kiriminajaExpressRows, kiriminajaInstantRows, kiriminajaCodeRows, dashRows, komerceRows, sendstackRows, sendstackDropRows} {
 		out = append(out, rows...)
 	}
 	return out
@@ -55,9 +58,13 @@ func index(rows []Mapping) map[string]Mapping {
 
 // event is what an adapter extracts from a payload before the envelope is built.
 type event struct {
-	// ShipmentID is the key id; DedupKey the provider event identity.
+	// DedupKey is the provider event identity (see Output.DedupKey).
 	DedupKey string
-	Data     shipment.Data
+	// Repeatable: DedupKey holds no provider time, sequence or event id.
+	Repeatable bool
+	// Dropped lists the fields left out for an unexpected JSON type.
+	Dropped []string
+	Data    shipment.Data
 }
 
 // envelope wraps d in the CloudEvents envelope and fills the fields every
@@ -82,7 +89,9 @@ func envelope(rec RawRecord, provider string, ev event) Output {
 	}
 	key := shipment.Key(provider, d.ShipmentID)
 	return Output{
-		DedupKey: ev.DedupKey,
+		DedupKey:   ev.DedupKey,
+		Repeatable: ev.Repeatable,
+		Dropped:    ev.Dropped,
 		Event: shipment.Event{
 			SpecVersion:     shipment.SpecVersion,
 			ID:              shipment.EventID(ev.DedupKey),
@@ -118,3 +127,43 @@ func dedupKey(parts ...string) string {
 	}
 	return string(b)
 }
+
+// shipmentID turns a provider id into the shipment id: invalid UTF-8 becomes
+// U+FFFD (so the Kafka key, built from the id, equals the event subject, which
+// JSON encoding would otherwise rewrite), and an id longer than
+// MaxShipmentIDBytes is an error. what names the part of the body ("order[2]").
+func shipmentID(provider, what, raw string) (string, *Error) {
+	id := strings.ToValidUTF8(raw, "\uFFFD")
+	if len(id) > MaxShipmentIDBytes {
+		return "", Permanent(ReasonShipmentIDTooLong, "%s %s: shipment id is %d bytes, limit %d", provider, what, len(id), MaxShipmentIDBytes)
+	}
+	return id, nil
+}
+
+// collect returns a multi-part body's result: the good outputs plus one Dead
+// output per bad part, or, when no part is good, the first part's error (the
+// whole record dead-letters with that reason).
+func collect(good []Output, bad []*Error) ([]Output, error) {
+	if len(good) == 0 {
+		if len(bad) == 0 {
+			return nil, Permanent(ReasonNoShipment, "payload holds no shipment")
+		}
+		return nil, bad[0]
+	}
+	for _, e := range bad {
+		good = append(good, Output{Dead: e})
+	}
+	return good, nil
+}
+
+// prefixed returns paths with prefix joined in front ("data[]" + "driver").
+func prefixed(prefix string, paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = joinPath(prefix, p)
+	}
+	return out
+}
+
+// orderLabel names part i of a multi-part body in dead-letter reasons.
+func orderLabel(kind string, i int) string { return fmt.Sprintf("%s[%d]", kind, i) }

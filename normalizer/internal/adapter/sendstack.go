@@ -53,6 +53,49 @@ type sendstackDrop struct {
 	LGA             flexString   `json:"lga"`
 	Amount          flexDecimal  `json:"amount"`
 	AssignedTo      *sendstackTo `json:"assignedTo"`
+	// EstimatedPickupWindow and EstimatedDropoffWindow are {date, start, end} (seed 004).
+	EstimatedPickupWindow  *sendstackWindow `json:"estimatedPickupWindow"`
+	EstimatedDropoffWindow *sendstackWindow `json:"estimatedDropoffWindow"`
+	// StatusTimestamps is the drop's status history, [{id, note, status,
+	// timestamp}] (empty in seed 004; item shape from a 3P client type).
+	StatusTimestamps []sendstackStatusStamp `json:"statusTimestamps"`
+}
+
+// sendstackWindow is an estimated pickup or drop-off window.
+type sendstackWindow struct {
+	Date  flexString `json:"date"`
+	Start flexString `json:"start"`
+	End   flexString `json:"end"`
+}
+
+// window converts to the canonical window (nil when neither end is a time).
+func (w *sendstackWindow) window() *shipment.Window {
+	if w == nil {
+		return nil
+	}
+	out := shipment.Window{Start: parseTime(w.Start.String()), End: parseTime(w.End.String())}
+	if out.Start == nil && out.End == nil {
+		return nil
+	}
+	return &out
+}
+
+// sendstackStatusStamp is one entry of a drop's status history.
+type sendstackStatusStamp struct {
+	Status    flexString `json:"status"`
+	Timestamp flexString `json:"timestamp"`
+}
+
+// statusTime returns the history time of the drop's current status (the
+// latest entry naming it), or "".
+func (dr *sendstackDrop) statusTime() flexString {
+	for i := len(dr.StatusTimestamps) - 1; i >= 0; i-- {
+		st := dr.StatusTimestamps[i]
+		if normKey(st.Status.String()) == normKey(dr.Status.String()) && st.Timestamp != "" {
+			return st.Timestamp
+		}
+	}
+	return ""
 }
 
 // sendstackTo is the rider assignment (shape from a third-party client; read when present).
@@ -71,16 +114,33 @@ var sendstackRows = []Mapping{
 	{Provider: "sendstack", Family: "eventType", ProviderStatus: "order.new", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "one event per drop; drop status PENDING in the sample"},
 }
 
-// sendstackStatus is sendstackRows by folded eventType.
-var sendstackStatus = index(sendstackRows)
+// sendstackDropRows maps a drop's own status, which decides whenever it is
+// known (whatever the eventType, whose other names are unpublished). Sendstack's
+// "Delivery Statuses" guide is not retrievable [NOT FOUND]; the rows are every
+// status seen in public material.
+var sendstackDropRows = []Mapping{
+	{Provider: "sendstack", Family: "drop status", ProviderStatus: "PENDING", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "seed 004 (order.new drop); docs.sendstackhq.com fetch-deliveries, update-delivery-details samples"},
+	{Provider: "sendstack", Family: "drop status", ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (delivered)"},
+	{Provider: "sendstack", Family: "drop status", ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (cancelled); drops are cancelled through POST /drops/cancel"},
+	{Provider: "sendstack", Family: "drop status", ProviderStatus: "CANCELED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "US spelling of CANCELLED"},
+}
+
+// sendstackStatus is sendstackRows by folded eventType; sendstackDropStatus
+// sendstackDropRows by folded drop status.
+var (
+	sendstackStatus     = index(sendstackRows)
+	sendstackDropStatus = index(sendstackDropRows)
+)
 
 // sendstack adapts Sendstack delivery webhooks.
 type sendstack struct{}
 
-// Normalize implements Adapter.
+// Normalize implements Adapter. A drop without id or trackingId dead-letters
+// alone (Output.Dead, "drop[i]") while the other drops map.
 func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 	var p sendstackPayload
-	if err := decodeBody("sendstack", rec.Body, &p); err != nil {
+	dropped, err := decodeBody("sendstack", rec.Body, &p)
+	if err != nil {
 		return nil, err
 	}
 	drops := p.Drops
@@ -99,18 +159,30 @@ func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 		// not a shipment.
 		return nil, Permanent(ReasonNoShipment, "sendstack %q payload names no drop", p.EventType.String())
 	}
-	m, ok := sendstackStatus[normKey(p.EventType.String())]
-	if !ok {
-		m = unmapped
-	}
-	occurred, occurredRaw := firstTime(p.UpdatedAt, p.Timestamp, p.CreatedAt)
-	out := make([]Output, 0, len(drops))
+	em, eventKnown := sendstackStatus[normKey(p.EventType.String())]
+	var good []Output
+	var bad []*Error
 	for i := range drops {
 		dr := &drops[i]
-		id := firstNonEmpty(dr.ID.String(), dr.TrackingID.String())
-		if id == "" {
-			return nil, Permanent(ReasonMissingShipmentID, "sendstack drop %d has no id or trackingId", i)
+		what := orderLabel("drop", i)
+		rawID := firstNonEmpty(dr.ID.String(), dr.TrackingID.String())
+		if rawID == "" {
+			bad = append(bad, Permanent(ReasonMissingShipmentID, "sendstack %s has no id or trackingId", what))
+			continue
 		}
+		id, idErr := shipmentID("sendstack", what, rawID)
+		if idErr != nil {
+			bad = append(bad, idErr)
+			continue
+		}
+		m, ok := sendstackDropStatus[normKey(dr.Status.String())]
+		if !ok {
+			m, ok = em, eventKnown
+		}
+		if !ok {
+			m = unmapped
+		}
+		occurred, occurredRaw := firstTime(dr.statusTime(), p.UpdatedAt, p.Timestamp, p.CreatedAt)
 		d := shipment.Data{
 			ProviderEvent:   p.EventType.String(),
 			ShipmentID:      id,
@@ -123,6 +195,8 @@ func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 			Destination:     dr.place(),
 			OccurredAt:      occurred,
 			OccurredAtRaw:   occurredRaw,
+			PickupWindow:    dr.EstimatedPickupWindow.window(),
+			DeliveryWindow:  dr.EstimatedDropoffWindow.window(),
 		}
 		m.apply(&d)
 		if a := firstNonEmpty(string(dr.Amount), sendstackBatchAmount(&p, len(drops))); a != "" {
@@ -134,21 +208,30 @@ func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 				d.Courier = &c
 			}
 		}
-		out = append(out, envelope(rec, "sendstack", event{DedupKey: sendstackKey(&p, id, occurredRaw, len(drops)), Data: d}))
+		o := envelope(rec, "sendstack", event{
+			DedupKey:   sendstackKey(&p, id, dr.Status.String(), occurredRaw, len(drops)),
+			Repeatable: p.WebhookID == "" && occurredRaw == "",
+			Data:       d,
+		})
+		if len(good) == 0 {
+			o.Dropped = dropped
+		}
+		good = append(good, o)
 	}
-	return out, nil
+	return collect(good, bad)
 }
 
-// sendstackKey is the webhookId, plus the drop id when one body yields
-// several events; without a webhookId, the provider event identity.
-func sendstackKey(p *sendstackPayload, dropID, occurredRaw string, n int) string {
+// sendstackKey is the webhookId (Sendstack's event id, on every body), plus
+// the drop id when one body yields several events; without a webhookId, the
+// provider event identity: drop id, eventType, drop status and time.
+func sendstackKey(p *sendstackPayload, dropID, dropStatus, occurredRaw string, n int) string {
 	if p.WebhookID != "" {
 		if n == 1 {
 			return dedupKey("sendstack", p.WebhookID.String())
 		}
 		return dedupKey("sendstack", p.WebhookID.String(), dropID)
 	}
-	return dedupKey("sendstack", dropID, p.EventType.String(), occurredRaw)
+	return dedupKey("sendstack", dropID, p.EventType.String(), normKey(dropStatus), occurredRaw)
 }
 
 // sendstackBatchAmount is the batch total when the batch has a single drop.
