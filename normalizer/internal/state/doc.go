@@ -1,7 +1,11 @@
-// Package state keeps the per-shipment state the normalizer needs to tell whether
-// an event advances a shipment or arrived out of order, and stores it in Redis.
+// Package state keeps what the normalizer knows about each shipment: whether an
+// event advances it, what its current status is, and the arrival-order epoch
+// that tells a repeatable event's real repeat from a re-delivery. It stores the
+// state in Redis.
 //
-// The decision (Shipment.Apply) is pure and documented there. The Redis store
-// reads and writes the state of a whole fetched batch in one pipelined round trip
-// each way; the consumer computes the transitions in Go, in raw-record order.
+// The rule (Apply) is pure and documented there and in normalizer/README.md:
+// the state is a join over the set of events applied, so it cannot depend on
+// their arrival order. The Redis store reads and writes the state of a whole
+// fetched batch in one pipelined round trip each way; the consumer computes the
+// transitions in Go, in raw-record order.
 package state

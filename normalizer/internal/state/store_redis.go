@@ -7,10 +7,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
 // Redis stores each shipment's state as a small JSON string under
-// "{prefix}s:{provider}:{shipment id}" with a TTL refreshed on every write.
+// "{prefix}s:{provider}:{shipment id}" with a TTL refreshed on every write:
+// {"end":{...},"lt":{...},"lu":{...},"xt":{...},"xu":{...},"ep":3,"la":"in_transit"},
+// each summary {"i":id,"s":status,"u":sub_status,"r":rank,"t":unix nanos,"h":timed,"x":terminal},
+// empty ones left out.
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -63,10 +68,7 @@ func (r *Redis) GetIn(ctx context.Context, pipe redis.Pipeliner, subjects []stri
 			if !ok {
 				continue
 			}
-			var s Shipment
-			if json.Unmarshal([]byte(b), &s) == nil {
-				out[i] = &s
-			}
+			out[i] = decode([]byte(b))
 		}
 		return out, nil
 	}
@@ -97,4 +99,37 @@ func (r *Redis) PutIn(ctx context.Context, pipe redis.Pipeliner, states map[stri
 		pipe.Set(ctx, r.key(subject), b, r.ttl)
 	}
 	return nil
+}
+
+// legacy is the state the normalizer wrote before the five summaries: the
+// latest advancing event, ordered by one time that mixed provider and receive
+// clocks.
+type legacy struct {
+	Status   shipment.Status `json:"s"`
+	Terminal bool            `json:"x"`
+	EventID  string          `json:"id"`
+}
+
+// decode reads a stored state; nil when it does not decode. A legacy value
+// becomes one untimed summary of its event's class (its time cannot be trusted
+// as a provider time), so a shipment that was delivered stays terminal.
+func decode(b []byte) *Shipment {
+	var s Shipment
+	if json.Unmarshal(b, &s) != nil {
+		return nil
+	}
+	if s != (Shipment{}) {
+		return &s
+	}
+	var old legacy
+	if json.Unmarshal(b, &old) != nil || old.EventID == "" {
+		return &s
+	}
+	ev := &shipment.Event{ID: old.EventID}
+	ev.Data.Status, ev.Data.Terminal = old.Status, old.Terminal
+	e, c, ok := entryOf(ev)
+	if ok {
+		*s.slot(c) = &e
+	}
+	return &s
 }

@@ -1,0 +1,376 @@
+// Package statetest holds the provider lifecycles the state rule is proven on:
+// webhook bodies built from the adapter fixtures' shapes (seed payloads with
+// adjusted ids, statuses and times), each with the canonical status its adapter
+// must map it to, so a mapping change fails loudly instead of silently changing
+// what the tests prove. Used by the state property tests and the consumer's
+// shuffled-lifecycle integration test.
+package statetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/normalizer/internal/state"
+	"github.com/courierhook/pipeline/schemas/shipment"
+)
+
+// Step is one webhook of a lifecycle.
+type Step struct {
+	Provider string
+	Body     []byte
+	// Want and WantTerminal are what the adapter must map Body to.
+	Want         shipment.Status
+	WantTerminal bool
+}
+
+// Lifecycle is the webhooks one shipment gets, in the order they happened.
+type Lifecycle struct {
+	Name     string
+	Provider string
+	// Subject is the shipment's event key.
+	Subject string
+	Steps   []Step
+	// Final is the shipment's status once every step was applied.
+	Final shipment.Status
+}
+
+// Lifecycles returns every lifecycle; suffix is appended to each shipment id so
+// callers can keep shipments of different runs apart.
+func Lifecycles(t testing.TB, suffix string) []Lifecycle {
+	t.Helper()
+	b := builder{t: t, suffix: suffix}
+	return []Lifecycle{
+		b.kiriminaja("kiriminaja express: happy path", "KA-HAPPY", shipment.StatusDelivered,
+			b.kaExpress("processed_packages", 105, kaTimes{date: "2025-08-05T06:59:31.000000Z"}, shipment.StatusAwaitingPickup),
+			b.kaExpress("shipped_packages", 106, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z"}, shipment.StatusPickedUp),
+			b.kaExpress("finished_packages", 200, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z", finished: "2025-08-06T09:58:00.000000Z"}, shipment.StatusDelivered),
+		),
+		// Issue 11: the problem is stamped after the delivery.
+		b.kiriminaja("kiriminaja express: exception then delivered", "KA-PROBLEM", shipment.StatusDelivered,
+			b.kaExpress("shipped_packages", 106, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z"}, shipment.StatusPickedUp),
+			b.kaExpress("problem_packages", 500, kaTimes{date: "2025-08-06T10:00:00Z", reason: "Paket tertahan di gudang"}, shipment.StatusException),
+			b.kaExpress("finished_packages", 200, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z", finished: "2025-08-06T09:58:00.000000Z"}, shipment.StatusDelivered),
+		),
+		b.kiriminaja("kiriminaja express: failed attempt, new attempt, delivered", "KA-RETRY", shipment.StatusDelivered,
+			b.kaExpress("shipped_packages", 106, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z"}, shipment.StatusPickedUp),
+			b.kaExpress("problem_packages", 500, kaTimes{date: "2025-08-06T10:00:00Z", reason: "Penerima tidak di tempat"}, shipment.StatusDeliveryFailed),
+			b.kaExpress("finished_packages", 200, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z", finished: "2025-08-07T11:00:00.000000Z"}, shipment.StatusDelivered),
+		),
+		// Issue 11: an untimed short processed_packages, then stamped events.
+		b.kiriminaja("kiriminaja express: untimed processed then stamped", "KA-SHORT", shipment.StatusDelivered,
+			b.kaShort("processed_packages", shipment.StatusAwaitingPickup),
+			b.kaExpress("shipped_packages", 106, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z"}, shipment.StatusPickedUp),
+			b.kaExpress("finished_packages", 200, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-05T09:00:00.000000Z", finished: "2025-08-05T15:00:00.000000Z"}, shipment.StatusDelivered),
+		),
+		b.kiriminaja("kiriminaja express: return (returning then returned)", "KA-RETURN", shipment.StatusReturned,
+			b.kaExpress("processed_packages", 105, kaTimes{date: "2025-08-05T06:59:31.000000Z"}, shipment.StatusAwaitingPickup),
+			b.kaExpress("shipped_packages", 106, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-06T02:00:00.000000Z"}, shipment.StatusPickedUp),
+			b.kaExpress("returned_packages", 403, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-06T02:00:00.000000Z", reason: "Penerima menolak"}, shipment.StatusReturning),
+			b.kaExpress("returned_packages", 400, kaTimes{date: "2025-08-05T06:59:31.000000Z", shipped: "2025-08-06T02:00:00.000000Z", returned: "2025-08-10T04:00:00.000000Z", reason: "Penerima menolak"}, shipment.StatusReturned),
+		),
+		b.kiriminaja("kiriminaja express: cancellation", "KA-CANCEL", shipment.StatusCancelled,
+			b.kaExpress("processed_packages", 105, kaTimes{date: "2025-08-05T06:59:31.000000Z"}, shipment.StatusAwaitingPickup),
+			b.kaExpress("canceled_packages", 105, kaTimes{}, shipment.StatusCancelled),
+		),
+		b.kiriminaja("kiriminaja instant: happy path", "BDI-HAPPY", shipment.StatusDelivered,
+			b.kaInstant("seed_instant_shipped.json", shipment.StatusPickedUp),
+			b.kaInstant("seed_instant_finished.json", shipment.StatusDelivered),
+		),
+		b.kiriminaja("kiriminaja instant: cancellation", "BDI-CANCEL", shipment.StatusCancelled,
+			b.kaInstant("seed_instant_shipped.json", shipment.StatusPickedUp),
+			b.kaInstant("seed_instant_canceled.json", shipment.StatusCancelled),
+		),
+		b.dash("dash express: happy path", "DE-HAPPY", "EXPRESS", shipment.StatusDelivered,
+			b.dashStep("QUEUEING", "2024-12-27T14:18:17.128Z", shipment.StatusAwaitingPickup),
+			b.dashStep("ALLOCATING", "2024-12-27T14:18:20.000Z", shipment.StatusAwaitingPickup),
+			b.dashStep("PENDING_PICKUP", "2024-12-27T14:19:00.000Z", shipment.StatusCourierAssigned),
+			b.dashStep("PICKING_UP", "2024-12-27T14:25:00.000Z", shipment.StatusCourierAssigned),
+			b.dashStep("PENDING_DELIVERY", "2024-12-27T14:40:00.000Z", shipment.StatusPickedUp),
+			b.dashStep("IN_DELIVERY", "2024-12-27T14:45:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("COMPLETED", "2024-12-27T15:10:00.000Z", shipment.StatusDelivered),
+		),
+		b.dash("dash express: cancellation", "DE-CANCEL", "EXPRESS", shipment.StatusCancelled,
+			b.dashStep("ALLOCATING", "2024-12-27T14:18:20.000Z", shipment.StatusAwaitingPickup),
+			b.dashStep("PENDING_PICKUP", "2024-12-27T14:19:00.000Z", shipment.StatusCourierAssigned),
+			b.dashStep("CANCELLED", "2024-12-27T14:21:00.000Z", shipment.StatusCancelled),
+		),
+		b.dash("dash express: failed (terminal)", "DE-FAILED", "EXPRESS", shipment.StatusDeliveryFailed,
+			b.dashStep("PICKING_UP", "2024-12-27T14:25:00.000Z", shipment.StatusCourierAssigned),
+			b.dashStep("PENDING_DELIVERY", "2024-12-27T14:40:00.000Z", shipment.StatusPickedUp),
+			b.dashStep("IN_DELIVERY", "2024-12-27T14:45:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("FAILED", "2024-12-27T15:30:00.000Z", shipment.StatusDeliveryFailed),
+		),
+		b.dash("dash logistic: exception, recoverable failure, new attempt, delivered", "DE-LOG", "LOGISTIC", shipment.StatusDelivered,
+			b.dashStep("PREPARING", "2025-05-20T01:00:00.000Z", shipment.StatusCreated),
+			b.dashStep("NOT_VERIFIED", "2025-05-20T02:00:00.000Z", shipment.StatusException),
+			b.dashStep("VERIFIED", "2025-05-20T03:00:00.000Z", shipment.StatusPickedUp),
+			b.dashStep("PENDING_DELIVERY", "2025-05-20T04:00:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("IN_DELIVERY", "2025-05-20T05:00:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("FAILED", "2025-05-20T06:00:00.000Z", shipment.StatusDeliveryFailed),
+			b.dashStep("PENDING_DELIVERY", "2025-05-21T01:00:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("IN_DELIVERY", "2025-05-21T02:00:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("COMPLETED", "2025-05-21T03:00:00.000Z", shipment.StatusDelivered),
+		),
+		b.dash("dash logistic: recoverable failure then new attempt (not yet delivered)", "DE-RETRY", "LOGISTIC", shipment.StatusOutForDelivery,
+			b.dashStep("IN_DELIVERY", "2025-05-20T05:00:00.000Z", shipment.StatusOutForDelivery),
+			b.dashStep("FAILED", "2025-05-20T06:00:00.000Z", shipment.StatusDeliveryFailed),
+			b.dashStep("PENDING_DELIVERY", "2025-05-21T01:00:00.000Z", shipment.StatusOutForDelivery),
+		),
+		b.dash("dash logistic: exception then recovery", "DE-NOTVER", "LOGISTIC", shipment.StatusPickedUp,
+			b.dashStep("PREPARING", "2025-05-20T01:00:00.000Z", shipment.StatusCreated),
+			b.dashStep("NOT_VERIFIED", "2025-05-20T02:00:00.000Z", shipment.StatusException),
+			b.dashStep("VERIFIED", "2025-05-20T03:00:00.000Z", shipment.StatusPickedUp),
+		),
+		b.komerce("komerce: happy path", "KOM-HAPPY", shipment.StatusDelivered,
+			b.komerceStep("Diajukan", shipment.StatusAwaitingPickup),
+			b.komerceStep("Dijemput", shipment.StatusPickedUp),
+			b.komerceStep("Dikirim", shipment.StatusInTransit),
+			b.komerceStep("Selesai", shipment.StatusDelivered),
+		),
+		b.komerce("komerce: cancellation", "KOM-CANCEL", shipment.StatusCancelled,
+			b.komerceStep("Diajukan", shipment.StatusAwaitingPickup),
+			b.komerceStep("Dibatalkan", shipment.StatusCancelled),
+		),
+		// The second Dikirim has the same bytes as the first: a real repeat.
+		b.komerce("komerce: failed attempt, new attempt, delivered", "KOM-RETRY", shipment.StatusDelivered,
+			b.komerceStep("Dikirim", shipment.StatusInTransit),
+			b.komerceStep("Gagal Kirim", shipment.StatusDeliveryFailed),
+			b.komerceStep("Dikirim", shipment.StatusInTransit),
+			b.komerceStep("Selesai", shipment.StatusDelivered),
+		),
+		b.komerce("komerce: return", "KOM-RETURN", shipment.StatusReturned,
+			b.komerceStep("Dikirim", shipment.StatusInTransit),
+			b.komerceStep("Retur", shipment.StatusReturning),
+			b.komerceStep("Dikembalikan", shipment.StatusReturned),
+		),
+		b.komerce("komerce: exception then delivered", "KOM-LOST", shipment.StatusDelivered,
+			b.komerceStep("Dikirim", shipment.StatusInTransit),
+			b.komerceStep("Hilang", shipment.StatusException),
+			b.komerceStep("Selesai", shipment.StatusDelivered),
+		),
+		b.sendstack("sendstack: happy path", "SS-HAPPY", shipment.StatusDelivered,
+			b.sendstackStep("order.new", "PENDING", "2023-08-22T17:08:31.117Z", shipment.StatusCreated),
+			b.sendstackStep("order.statusUpdated", "DELIVERED", "2023-08-22T19:00:00.000Z", shipment.StatusDelivered),
+		),
+		b.sendstack("sendstack: cancellation", "SS-CANCEL", shipment.StatusCancelled,
+			b.sendstackStep("order.new", "PENDING", "2023-08-22T17:08:31.117Z", shipment.StatusCreated),
+			b.sendstackStep("order.statusUpdated", "CANCELLED", "2023-08-22T18:00:00.000Z", shipment.StatusCancelled),
+		),
+	}
+}
+
+// Events maps every step of lc with the real adapter (step i received at
+// received+i minutes), checks each maps to exactly one event with the expected
+// status, and gives repeatable events the identity they get when the steps
+// arrive in life order (state.Arrive). The result is the set of distinct events
+// of the lifecycle.
+func Events(t testing.TB, lc Lifecycle, received time.Time) []shipment.Event {
+	t.Helper()
+	var st *state.Shipment
+	out := make([]shipment.Event, 0, len(lc.Steps))
+	for i, s := range lc.Steps {
+		outs, err := adapter.Normalize(adapter.RawRecord{
+			Provider: s.Provider, Body: s.Body, ReceivedAt: received.Add(time.Duration(i) * time.Minute),
+			Topic: "lifecycle", Offset: int64(i),
+		})
+		if err != nil {
+			t.Fatalf("%s step %d: the %s adapter rejects the body: %v", lc.Name, i, s.Provider, err)
+		}
+		if len(outs) != 1 || outs[0].Dead != nil {
+			t.Fatalf("%s step %d: want exactly one event, the adapter made %d", lc.Name, i, len(outs))
+		}
+		o := outs[0]
+		d := o.Event.Data
+		if d.Status != s.Want || d.Terminal != s.WantTerminal {
+			t.Fatalf("%s step %d: adapter mapping changed: %s %q maps to %s (terminal %v), the lifecycle expects %s (terminal %v)",
+				lc.Name, i, s.Provider, d.ProviderStatus, d.Status, d.Terminal, s.Want, s.WantTerminal)
+		}
+		if o.Event.Subject != lc.Subject {
+			t.Fatalf("%s step %d: subject %q, want %q", lc.Name, i, o.Event.Subject, lc.Subject)
+		}
+		if o.Repeatable {
+			var epoch int
+			st, epoch = state.Arrive(st, d.Status)
+			o.Event.ID = shipment.EventID(state.QualifiedKey(o.DedupKey, epoch))
+		} else {
+			st, _ = state.Arrive(st, d.Status)
+		}
+		out = append(out, o.Event)
+	}
+	return out
+}
+
+type builder struct {
+	t      testing.TB
+	suffix string
+	// id is the shipment id of the lifecycle being built, dashCategory its Dash
+	// category, seq numbers its Sendstack webhooks.
+	id           string
+	dashCategory string
+	seq          int
+}
+
+func (b *builder) lifecycle(name, provider, id string, final shipment.Status, steps []func() Step) Lifecycle {
+	b.id = id + b.suffix
+	lc := Lifecycle{Name: name, Provider: provider, Subject: shipment.Key(provider, b.id), Final: final}
+	for _, f := range steps {
+		s := f()
+		s.Provider = provider
+		s.WantTerminal = s.Want.Terminal() || (provider == "dash" && s.Want == shipment.StatusDeliveryFailed && b.dashCategory == "EXPRESS")
+		lc.Steps = append(lc.Steps, s)
+	}
+	return lc
+}
+
+// testdata reads a fixture of the adapter package as a generic JSON object.
+func (b *builder) testdata(provider, name string) map[string]any {
+	_, file, _, _ := runtime.Caller(0)
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "adapter", "testdata", provider, name))
+	if err != nil {
+		b.t.Fatalf("reading fixture: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		b.t.Fatalf("decoding fixture %s/%s: %v", provider, name, err)
+	}
+	return m
+}
+
+func (b *builder) encode(m any) []byte {
+	out, err := json.Marshal(m)
+	if err != nil {
+		b.t.Fatalf("encoding body: %v", err)
+	}
+	return out
+}
+
+// kiriminaja
+
+func (b *builder) kiriminaja(name, id string, final shipment.Status, steps ...func() Step) Lifecycle {
+	return b.lifecycle(name, "kiriminaja", id, final, steps)
+}
+
+// kaTimes are the complete format's data[] stamps ("" = null).
+type kaTimes struct{ date, shipped, finished, returned, reason string }
+
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// kaExpress is a complete-format Express webhook (fixture express_shipped_complete.json).
+func (b *builder) kaExpress(method string, code int, ts kaTimes, want shipment.Status) func() Step {
+	return func() Step {
+		m := b.testdata("kiriminaja", "express_shipped_complete.json")
+		m["method"] = method
+		row := m["data"].([]any)[0].(map[string]any)
+		row["order_id"], row["awb"] = b.id, "AWB-"+b.id
+		row["date"], row["shipped_at"], row["finished_at"] = orNull(ts.date), orNull(ts.shipped), orNull(ts.finished)
+		row["returned_at"], row["rejected_at"], row["reason"] = orNull(ts.returned), nil, orNull(ts.reason)
+		pkg := m["packages"].([]any)[0].(map[string]any)
+		pkg["order_id"], pkg["awb"], pkg["status"] = b.id, "AWB-"+b.id, code
+		return Step{Body: b.encode(m), Want: want}
+	}
+}
+
+// kaShort is the short format {order_id, awb} (seed_express_processed_short.json).
+func (b *builder) kaShort(method string, want shipment.Status) func() Step {
+	return func() Step {
+		m := b.testdata("kiriminaja", "seed_express_processed_short.json")
+		m["method"] = method
+		row := m["data"].([]any)[0].(map[string]any)
+		row["order_id"], row["awb"] = b.id, "AWB-"+b.id
+		return Step{Body: b.encode(m), Want: want}
+	}
+}
+
+// kaInstant is an Instant seed body with the order id replaced.
+func (b *builder) kaInstant(fixture string, want shipment.Status) func() Step {
+	return func() Step {
+		m := b.testdata("kiriminaja", fixture)
+		m["data"].([]any)[0].(map[string]any)["order_id"] = b.id
+		m["packages"].([]any)[0].(map[string]any)["order_id"] = b.id
+		return Step{Body: b.encode(m), Want: want}
+	}
+}
+
+// dash
+
+func (b *builder) dash(name, id, category string, final shipment.Status, steps ...func() Step) Lifecycle {
+	b.dashCategory = category
+	return b.lifecycle(name, "dash", id, final, steps)
+}
+
+// dashStep is a Dash webhook (fixture seed_express_completed.json for EXPRESS,
+// logistic_failed_recoverable.json for LOGISTIC) with the category explicit,
+// updatedAt and the status's own stamp set to at.
+func (b *builder) dashStep(status, at string, want shipment.Status) func() Step {
+	return func() Step {
+		base := "seed_express_completed.json"
+		if b.dashCategory == "LOGISTIC" {
+			base = "logistic_failed_recoverable.json"
+		}
+		m := b.testdata("dash", base)
+		m["deliveryID"], m["providerOrderID"], m["status"], m["category"] = b.id, "AWB-"+b.id, status, b.dashCategory
+		for _, k := range []string{"completedAt", "failedAt", "cancelledAt", "failedReason", "cancelledReason", "updatedAt"} {
+			delete(m, k)
+		}
+		switch status {
+		case "COMPLETED":
+			m["completedAt"] = at
+		case "FAILED":
+			m["failedAt"], m["failedReason"] = at, "Penerima tidak di tempat"
+		case "CANCELLED":
+			m["cancelledAt"], m["cancelledReason"] = at, "Dibatalkan oleh pengirim"
+		default:
+			m["updatedAt"] = at
+		}
+		return Step{Body: b.encode(m), Want: want}
+	}
+}
+
+// komerce
+
+func (b *builder) komerce(name, id string, final shipment.Status, steps ...func() Step) Lifecycle {
+	return b.lifecycle(name, "komerce", id, final, steps)
+}
+
+// komerceStep is the documented body {order_no, cnote, status} (fixture status_dikirim.json).
+func (b *builder) komerceStep(status string, want shipment.Status) func() Step {
+	return func() Step {
+		m := b.testdata("komerce", "status_dikirim.json")
+		m["order_no"], m["cnote"], m["status"] = b.id, "JNE-"+b.id, status
+		return Step{Body: b.encode(m), Want: want}
+	}
+}
+
+// sendstack
+
+func (b *builder) sendstack(name, id string, final shipment.Status, steps ...func() Step) Lifecycle {
+	return b.lifecycle(name, "sendstack", id, final, steps)
+}
+
+// sendstackStep is the seed order.new body (fixture seed_order_new.json) with
+// the eventType and the drop's status set, updatedAt set to at on updates
+// (createdAt stays the batch's); the webhookId is unique per step.
+func (b *builder) sendstackStep(eventType, dropStatus, at string, want shipment.Status) func() Step {
+	return func() Step {
+		b.seq++
+		m := b.testdata("sendstack", "seed_order_new.json")
+		m["eventType"], m["webhookId"] = eventType, fmt.Sprintf("wh-%s-%d", b.id, b.seq)
+		if eventType != "order.new" {
+			m["updatedAt"] = at
+		}
+		drop := m["drops"].([]any)[0].(map[string]any)
+		drop["id"], drop["status"], drop["trackingId"] = b.id, dropStatus, "TRK-"+b.id
+		return Step{Body: b.encode(m), Want: want}
+	}
+}
