@@ -20,6 +20,10 @@ import (
 type Config struct {
 	Brokers  []string `env:"KAFKA_BROKERS" envSeparator:"," envDefault:"127.0.0.1:9092"`
 	ClientID string   `env:"KAFKA_CLIENT_ID"`
+	// Retention is retention.ms of the topics repair reads (the raw topic and
+	// both dead-letter topics) when a service creates them: how far back
+	// `normalizer redrive` and `renormalize` can reach. See RepairTopicConfig.
+	Retention time.Duration `env:"KAFKA_REPAIR_RETENTION" envDefault:"720h"`
 }
 
 // TopicSpec describes a topic EnsureTopics creates when it is missing.
