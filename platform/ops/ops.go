@@ -34,6 +34,7 @@ type Server struct {
 	checks   map[string]Check
 	srv      *http.Server
 	ln       net.Listener
+	mux      *http.ServeMux
 }
 
 // New returns a server for addr (":9090", "127.0.0.1:0") with a fresh Prometheus
@@ -52,8 +53,13 @@ func New(addr string, log *zap.Logger) *Server {
 	mux.HandleFunc("/readyz", s.readyz)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.mux = mux
 	return s
 }
+
+// Handle serves h for pattern (http.ServeMux syntax) beside the ops endpoints,
+// e.g. a service's read-only API. Call it before Run.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Registry is where the service registers its metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }

@@ -69,3 +69,18 @@ func TestServer(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
+
+func TestServer_Handle(t *testing.T) {
+	s := ops.New("127.0.0.1:0", nil)
+	s.Handle("/v1/things/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	require.NoError(t, s.Listen())
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	resp, err := http.Get("http://" + s.Addr() + "/v1/things/x")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusTeapot, resp.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
+}
