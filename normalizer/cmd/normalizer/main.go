@@ -4,6 +4,9 @@
 //	normalizer [run]                                   run the service (config from the environment)
 //	normalizer normalize --provider NAME [--received-at RFC3339] [FILE]
 //	                                                   dry-run one payload, no Kafka or Redis
+//	normalizer redrive [--reason R] [--provider P] [--since T] [--until T] [--dry-run]
+//	normalizer renormalize --since T [--until T] [--provider P] [--dry-run]
+//	normalizer lookup shipment PROVIDER ID | lookup webhook REQUEST_ID [--raw] [--dispatch]
 package main
 
 import (
@@ -28,8 +31,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serve(ctx, stderr)
 	case "normalize":
 		return normalize(args, stdin, stdout, stderr)
+	case "redrive":
+		return redrive(ctx, args, stderr, nil)
+	case "renormalize":
+		return renormalize(ctx, args, stderr, nil)
+	case "lookup":
+		return lookupCmd(ctx, args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "unknown command %q\nusage: normalizer [run] | normalizer normalize --provider NAME [FILE]\n", cmd)
+		fmt.Fprintf(stderr, "unknown command %q\nusage: normalizer [run] | normalize --provider NAME [FILE] | redrive ... | renormalize --since T ... | lookup shipment P ID | lookup webhook REQ\n", cmd)
 		return 2
 	}
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/courierhook/pipeline/normalizer/internal/lookup"
+)
+
+// lookupCmd prints a lookup API answer: `lookup shipment PROVIDER ID` or `lookup
+// webhook REQUEST_ID [--raw] [--dispatch]`. The API is the normalizer's ops
+// listener: NORMALIZER_LOOKUP_URL (default http://127.0.0.1:9091), with
+// NORMALIZER_LOOKUP_TOKEN as bearer token. Exit codes: 0 found, 3 not found, 1
+// failed, 2 bad usage.
+func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: normalizer lookup shipment PROVIDER SHIPMENT_ID | normalizer lookup webhook REQUEST_ID [--raw] [--dispatch]"
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	kind, args := args[0], args[1:]
+	fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	raw := fs.Bool("raw", false, "include the raw webhook body (may hold personal data)")
+	dispatch := fs.Bool("dispatch", false, "include dispatch outcomes (scans the dispatcher's retry and DLQ topics, bounded)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	base := os.Getenv("NORMALIZER_LOOKUP_URL")
+	if base == "" {
+		base = "http://127.0.0.1:9091"
+	}
+	c := &lookup.Client{Base: base, Token: os.Getenv("NORMALIZER_LOOKUP_TOKEN")}
+	var (
+		code int
+		body []byte
+		err  error
+	)
+	switch {
+	case kind == "shipment" && fs.NArg() == 2:
+		code, body, err = c.Shipment(ctx, fs.Arg(0), fs.Arg(1))
+	case kind == "webhook" && fs.NArg() == 1:
+		var inc []string
+		if *raw {
+			inc = append(inc, "raw")
+		}
+		if *dispatch {
+			inc = append(inc, "dispatch")
+		}
+		code, body, err = c.Webhook(ctx, fs.Arg(0), inc...)
+	default:
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	out := stdout
+	if code != http.StatusOK {
+		out = stderr
+	}
+	fmt.Fprintln(out, strings.TrimSpace(string(body)))
+	switch code {
+	case http.StatusOK:
+		return 0
+	case http.StatusNotFound:
+		return 3
+	default:
+		return 1
+	}
+}

@@ -1,0 +1,72 @@
+package repair
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/normalizer/internal/state"
+)
+
+// NormalizeFunc maps one raw record; adapter.Normalize in production, a stand-in
+// in tests (an adapter before and after a fix).
+type NormalizeFunc func(rec adapter.RawRecord) ([]adapter.Output, error)
+
+// Producer writes records and returns once every one is acknowledged (acks=all).
+type Producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Deduper is the normalizer's dedup store (dedup.Redis).
+type Deduper interface {
+	SeenIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]bool, error)
+	MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string)
+}
+
+// States is the normalizer's shipment state store (state.Redis).
+type States interface {
+	GetIn(ctx context.Context, pipe redis.Pipeliner, subjects []string) func() ([]*state.Shipment, error)
+	PutIn(ctx context.Context, pipe redis.Pipeliner, states map[string]*state.Shipment) error
+}
+
+// normalizeSafe runs fn, turning a panic into a permanent error.
+func normalizeSafe(fn NormalizeFunc, rec adapter.RawRecord) (outs []adapter.Output, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, adapter.Permanent("adapter_panic", "adapter panicked: %v", r)
+		}
+	}()
+	if rec.Provider == "" {
+		return nil, &adapter.Error{Reason: adapter.ReasonUnknownProvider, Err: adapter.ErrUnknownProvider}
+	}
+	return fn(rec)
+}
+
+// maps reports whether outs (from a nil error) hold no dead part.
+func maps(outs []adapter.Output) bool {
+	for _, o := range outs {
+		if o.Dead != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// execErr is the first error of a MULTI ... EXEC sent as pipeline commands.
+func execErr(multi, exec *redis.Cmd) error {
+	if err := multi.Err(); err != nil {
+		return err
+	}
+	res, err := exec.Slice()
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if e, ok := r.(error); ok {
+			return e
+		}
+	}
+	return nil
+}
