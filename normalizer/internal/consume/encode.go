@@ -121,6 +121,30 @@ func encodeEvent(dst []byte, ev *shipment.Event) (encodedEvent, error) {
 			return encodedEvent{}, err
 		}
 	}
+	if d.Inferred {
+		b = append(b, `,"inferred":true`...)
+	}
+	b = appendOptString(b, `,"received_by":`, d.ReceivedBy)
+	if d.Attempt != 0 {
+		b = append(b, `,"attempt":`...)
+		b = strconv.AppendInt(b, int64(d.Attempt), 10)
+	}
+	if d.PickedUpAt != nil {
+		b = append(b, `,"picked_up_at":`...)
+		if b, err = appendTime(b, *d.PickedUpAt); err != nil {
+			return encodedEvent{}, err
+		}
+	}
+	for _, w := range []struct {
+		name string
+		v    *shipment.Window
+	}{{`,"pickup_window":`, d.PickupWindow}, {`,"delivery_window":`, d.DeliveryWindow}} {
+		if w.v != nil {
+			if b, err = appendJSON(b, w.name, w.v); err != nil {
+				return encodedEvent{}, err
+			}
+		}
+	}
 	b = appendOptString(b, `,"corrects":`, d.Corrects)
 	b = append(b, `,"raw":{"topic":`...)
 	b = appendString(b, d.Raw.Topic)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,56 @@ func FuzzEncodeEvent(f *testing.F) {
 		}
 		assertEncodesLikeJSON(t, ev)
 	})
+}
+
+// fillAll sets every field of v (recursively: pointers allocated, slices of
+// one element, strings "s", numbers 7, bools true, times a fixed instant) so
+// no field is empty and none is left out by omitempty.
+func fillAll(v reflect.Value) {
+	if v.Type() == reflect.TypeOf(time.Time{}) {
+		v.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillAll(v.Elem())
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				fillAll(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillAll(v.Index(0))
+	case reflect.String:
+		v.SetString("s")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(7)
+	case reflect.Float64:
+		v.SetFloat(7)
+	}
+}
+
+// TestEncodeEvent_everyDataFieldEncoded fails when a field of shipment.Data
+// (or of the event) is added without being encoded: with every field set,
+// encodeEvent must equal encoding/json and every JSON name of Data must appear.
+func TestEncodeEvent_everyDataFieldEncoded(t *testing.T) {
+	var ev shipment.Event
+	fillAll(reflect.ValueOf(&ev).Elem())
+	assertEncodesLikeJSON(t, ev)
+	enc, err := encodeEvent(nil, &ev)
+	require.NoError(t, err)
+	var got struct {
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(enc.value(true), &got))
+	dt := reflect.TypeOf(shipment.Data{})
+	for i := 0; i < dt.NumField(); i++ {
+		name, _, _ := strings.Cut(dt.Field(i).Tag.Get("json"), ",")
+		assert.Contains(t, got.Data, name, "data.%s not encoded", name)
+	}
 }
