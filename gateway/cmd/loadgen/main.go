@@ -86,15 +86,15 @@ func load(base, dir string) ([]payload, error) {
 		p.header.Set("User-Agent", "courierhook-loadgen")
 		switch name {
 		case "kiriminaja":
-			p.header.Set("Authorization", "Bearer "+os.Getenv("GATEWAY_KIRIMINAJA_API_KEY"))
+			p.header.Set("Authorization", "Bearer "+first(os.Getenv("GATEWAY_KIRIMINAJA_API_KEY")))
 		case "dash":
-			p.header.Set(os.Getenv("GATEWAY_DASH_AUTH_HEADER"), os.Getenv("GATEWAY_DASH_AUTH_VALUE"))
+			p.header.Set(os.Getenv("GATEWAY_DASH_AUTH_HEADER"), first(os.Getenv("GATEWAY_DASH_AUTH_VALUE")))
 		case "komerce":
 			p.method = http.MethodPut
-			p.path += "/" + os.Getenv("GATEWAY_KOMERCE_TOKEN")
+			p.path += "/" + first(os.Getenv("GATEWAY_KOMERCE_TOKEN"))
 		case "sendstack":
-			id, _ := provider.SendstackWebhookID(body)
-			p.header.Set(provider.SignatureHeaderSendstack, auth.Sign(os.Getenv("GATEWAY_SENDSTACK_APP_SECRET"), []byte(id)))
+			// Signed over the body: the gateway's default signature message.
+			p.header.Set(provider.SignatureHeaderSendstack, auth.Sign(first(os.Getenv("GATEWAY_SENDSTACK_APP_SECRET")), body))
 		default:
 			continue
 		}
@@ -250,4 +250,11 @@ func vmHWM(pid int) string {
 		}
 	}
 	return "unknown"
+}
+
+// first is the first secret of a comma-separated list (the gateway accepts
+// several during a rotation; the load tool signs with the newest).
+func first(list string) string {
+	s, _, _ := strings.Cut(list, ",")
+	return strings.TrimSpace(s)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/httpapi"
 	"github.com/courierhook/pipeline/gateway/internal/metrics"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
@@ -63,19 +64,15 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	providers, open, err := provider.Build(secrets)
+	providers, err := provider.Build(secrets, auth.NewReplayGuard(0, 0))
 	if err != nil {
 		return nil, fmt.Errorf("building provider table: %w", err)
 	}
-	log.Info("configuration", zap.Any("config", config.Masked(cfg)), zap.Any("providers_configured", provider.Configured(secrets)))
-	for _, name := range open {
-		log.Warn("provider accepts UNAUTHENTICATED webhooks (auth: none)", zap.String("provider", name))
+	proxies, err := auth.NewTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("GATEWAY_TRUSTED_PROXIES: %w", err)
 	}
-	for name, ok := range provider.Configured(secrets) {
-		if !ok {
-			log.Warn("provider has no secret configured; it refuses every request (fail closed)", zap.String("provider", name))
-		}
-	}
+	logProviders(log, cfg, providers)
 
 	a := &App{cfg: cfg, log: log, ops: ops.New(cfg.OpsAddr, log)}
 	m := metrics.New(a.ops.Registry())
@@ -94,23 +91,51 @@ func New(cfg Config, log *zap.Logger, opts ...Option) (*App, error) {
 			"This mode exists only as a benchmark baseline; never run it in production !!!")
 		pub = publish.Discard{}
 	}
-	a.echo = httpapi.New(providers, pub, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: cfg.RetryAfter}, m, log.Named("http"))
+	a.echo = httpapi.New(providers, pub, httpapi.Config{MaxBodyBytes: cfg.MaxBodyBytes, RetryAfter: cfg.RetryAfter,
+		BodyReadTimeout: cfg.BodyReadTimeout, TrustedProxies: proxies}, m, log.Named("http"))
 	a.echo.Server.ReadHeaderTimeout = 5 * time.Second
 	a.echo.Server.ReadTimeout = 30 * time.Second
 	a.echo.Server.WriteTimeout = 30 * time.Second
 	a.echo.Server.IdleTimeout = 120 * time.Second
 	a.echo.Server.MaxHeaderBytes = 64 << 10
 
-	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
 		a.closeStores()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
+	a.ln = LimitListener(ln, cfg.MaxConnections)
 	if err := a.ops.Listen(); err != nil {
 		_ = a.ln.Close()
 		a.closeStores()
 		return nil, fmt.Errorf("listening on ops address %s: %w", cfg.OpsAddr, err)
 	}
 	return a, nil
+}
+
+// logProviders logs the configuration (secrets masked) and, per provider,
+// what Build decided: the log says what is enforced.
+func logProviders(log *zap.Logger, cfg Config, providers map[string]*provider.Provider) {
+	configured := map[string]bool{}
+	for _, name := range provider.Names() {
+		configured[name] = !providers[name].Closed
+	}
+	log.Info("configuration", zap.Any("config", config.Masked(cfg)), zap.Any("providers_configured", configured))
+	for _, name := range provider.Names() {
+		p := providers[name]
+		switch {
+		case p.Open:
+			log.Warn("provider accepts UNAUTHENTICATED webhooks (auth: none)", zap.String("provider", name))
+		case p.Closed:
+			log.Warn("provider has no secret configured; it refuses every request (fail closed)", zap.String("provider", name))
+		}
+		if p.WeakSignature {
+			log.Warn("provider accepts a signature that does not cover the body (GATEWAY_<P>_SIGNATURE); "+
+				"a webhookId seen before with a different body is refused, per process, within a bounded window",
+				zap.String("provider", name), zap.Int("replay_window_ids", auth.DefaultReplaySize),
+				zap.Duration("replay_window", auth.DefaultReplayTTL))
+		}
+	}
 }
 
 func (a *App) registerSpool(reg prometheus.Registerer) {

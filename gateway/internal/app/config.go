@@ -19,8 +19,11 @@ type Config struct {
 	Log    logging.Config
 	Broker broker.Config
 
-	Addr            string        `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
-	OpsAddr         string        `env:"GATEWAY_OPS_ADDR" envDefault:":9091"`
+	Addr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
+	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default, so
+	// they are never exposed beside the webhooks by accident; containers set
+	// 0.0.0.0:9091 explicitly for their probes.
+	OpsAddr         string        `env:"GATEWAY_OPS_ADDR" envDefault:"127.0.0.1:9091"`
 	Topic           string        `env:"GATEWAY_RAW_TOPIC" envDefault:"webhooks.raw.v1"`
 	TopicPartitions int           `env:"GATEWAY_RAW_TOPIC_PARTITIONS" envDefault:"6"`
 	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"524288"`
@@ -34,6 +37,16 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"GATEWAY_SHUTDOWN_TIMEOUT" envDefault:"25s"`
 	Publish         bool          `env:"GATEWAY_PUBLISH" envDefault:"true"`
 	ProvidersFile   string        `env:"GATEWAY_PROVIDERS_FILE"`
+	// MaxConnections caps the webhook listener's open connections; further
+	// clients wait in the kernel's accept queue. With BodyReadTimeout and the
+	// 16 KiB initial body buffer it bounds what unauthenticated clients can
+	// hold.
+	MaxConnections int `env:"GATEWAY_MAX_CONNECTIONS" envDefault:"1024"`
+	// BodyReadTimeout bounds reading one request body.
+	BodyReadTimeout time.Duration `env:"GATEWAY_BODY_READ_TIMEOUT" envDefault:"10s"`
+	// TrustedProxies are the CIDRs of proxies (ingress, load balancer) whose
+	// X-Forwarded-For is believed for source allowlists.
+	TrustedProxies []string `env:"GATEWAY_TRUSTED_PROXIES" envSeparator:","`
 	// PprofAddr serves net/http/pprof on its own listener when set (profiling
 	// only; bind it to loopback).
 	PprofAddr string `env:"GATEWAY_PPROF_ADDR"`
@@ -61,6 +74,8 @@ func (c *Config) Validate() error {
 		config.Check(c.SpoolMaxBytes >= 1<<20, "GATEWAY_SPOOL_MAX_BYTES", ">= 1 MiB"),
 		config.Check(c.SpoolSegment >= 64<<10 && c.SpoolSegment <= c.SpoolMaxBytes, "GATEWAY_SPOOL_SEGMENT_BYTES", ">= 64 KiB and <= GATEWAY_SPOOL_MAX_BYTES"),
 		config.Check(c.ShutdownTimeout > 0, "GATEWAY_SHUTDOWN_TIMEOUT", "> 0"),
+		config.Check(c.MaxConnections > 0, "GATEWAY_MAX_CONNECTIONS", "> 0"),
+		config.Check(c.BodyReadTimeout > 0, "GATEWAY_BODY_READ_TIMEOUT", "> 0"),
 		config.Check(!c.Publish || len(c.Broker.Brokers) > 0, "KAFKA_BROKERS", "at least one broker"),
 	} {
 		if err != nil {

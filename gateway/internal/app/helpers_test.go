@@ -45,6 +45,9 @@ func testEnv(brokers []string, topic, spoolDir string) map[string]string {
 		"GATEWAY_DASH_AUTH_VALUE":      dashValue,
 		"GATEWAY_KOMERCE_TOKEN":        komerceToken,
 		"GATEWAY_SENDSTACK_APP_SECRET": sendstackSecret,
+		// The seed tests post every Sendstack signature variant: opt in to the
+		// weak ones (the default accepts only a signature over the body).
+		"GATEWAY_SENDSTACK_SIGNATURE":  "webhookid,webhookid-json",
 		"GATEWAY_SHUTDOWN_TIMEOUT":     "10s",
 		"GATEWAY_MAX_BODY_BYTES":       "65536",
 		"GATEWAY_RAW_TOPIC_PARTITIONS": "3",

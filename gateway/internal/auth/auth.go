@@ -1,15 +1,12 @@
 package auth
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -19,10 +16,16 @@ var (
 	ErrNotConfigured = errors.New("provider authentication not configured")
 	// ErrMissingCredential means the request carried no credential where one is required.
 	ErrMissingCredential = errors.New("missing credential")
-	// ErrMismatch means the request's credential does not match the configured secret.
+	// ErrMismatch means the request's credential does not match any configured secret.
 	ErrMismatch = errors.New("credential mismatch")
 	// ErrSourceIP means the request's source address is outside the allowlist.
 	ErrSourceIP = errors.New("source address not allowed")
+	// ErrReplay means a signature that does not cover the body was presented for
+	// a webhookId already seen with a different body (see ReplayGuard).
+	ErrReplay = errors.New("webhookId seen before with a different body")
+	// ErrConfig is returned by constructors given a configuration they cannot
+	// honour (an unknown signature message, a weak one without a replay guard).
+	ErrConfig = errors.New("invalid auth configuration")
 )
 
 // Variant names reported by the presets; they become the raw record's "auth"
@@ -38,7 +41,10 @@ const (
 )
 
 // Request is what a Verifier may look at. Body is the complete (decompressed)
-// request body; Token is the URL token from the path segment or ?token= query.
+// request body, nil for verifiers that run before the body is read; Token is
+// the URL token from the path segment or ?token= query; RemoteIP is the client
+// address (the TCP peer, or the X-Forwarded-For address a trusted proxy vouches
+// for, see TrustedProxies).
 type Request struct {
 	Header   http.Header
 	Body     []byte
@@ -46,28 +52,41 @@ type Request struct {
 	RemoteIP netip.Addr
 }
 
-// Verifier authenticates one request. It returns the name of the variant that
-// matched, or an error wrapping one of the package's sentinels. Implementations
-// must be safe for concurrent use, do no I/O and compare secrets in constant time.
+// Match is what a successful verification reports.
+type Match struct {
+	// Variant names the scheme that matched ("bearer", "hmac-body"; several
+	// joined with "+"). It becomes the record's "auth" header.
+	Variant string
+	// Secret is the index, in the configured list, of the secret that matched
+	// ("0" for the first, "1" for the second; several joined with "+" in the
+	// order of Variant), or "" when no secret was involved. It is a metric label
+	// so an operator rotating secrets sees when the old one is no longer used;
+	// it never carries the secret itself.
+	Secret string
+}
+
+// Verifier authenticates one request. It returns what matched, or an error
+// wrapping one of the package's sentinels. Implementations must be safe for
+// concurrent use, do no I/O and compare secrets in constant time.
 type Verifier interface {
-	Verify(r *Request) (variant string, err error)
+	Verify(r *Request) (Match, error)
 }
 
 // VerifierFunc adapts a function to Verifier.
-type VerifierFunc func(r *Request) (string, error)
+type VerifierFunc func(r *Request) (Match, error)
 
 // Verify calls f.
-func (f VerifierFunc) Verify(r *Request) (string, error) { return f(r) }
+func (f VerifierFunc) Verify(r *Request) (Match, error) { return f(r) }
 
 // Deny refuses every request with ErrNotConfigured. It is what a provider without
 // a secret gets, so a forgotten secret never opens the endpoint.
 func Deny() Verifier {
-	return VerifierFunc(func(*Request) (string, error) { return "", ErrNotConfigured })
+	return VerifierFunc(func(*Request) (Match, error) { return Match{}, ErrNotConfigured })
 }
 
 // None accepts every request. Only an explicit `auth: none` configuration uses it.
 func None() Verifier {
-	return VerifierFunc(func(*Request) (string, error) { return VariantNone, nil })
+	return VerifierFunc(func(*Request) (Match, error) { return Match{Variant: VariantNone}, nil })
 }
 
 // equal compares in constant time (for equal lengths; the length itself leaks,
@@ -76,177 +95,126 @@ func equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
+// index returns the position of got in secrets, or -1. Every secret is
+// compared (constant time each, no early exit), so the time taken does not
+// tell which one nearly matched.
+func index(got string, secrets []string) int {
+	found := -1
+	for i, s := range secrets {
+		if equal(got, s) && found < 0 {
+			found = i
+		}
+	}
+	return found
+}
+
+// usable drops empty secrets: an empty entry must never match an empty credential.
+func usable(secrets []string) []string {
+	out := make([]string, 0, len(secrets))
+	for _, s := range secrets {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Bearer checks `Authorization: Bearer <key>` with a case-insensitive scheme
-// (KiriminAja echoes the partner's own API key this way).
-func Bearer(key string) Verifier {
-	if key == "" {
+// against each of keys (KiriminAja echoes the partner's own API key this way;
+// several keys let an operator rotate without a window of 401s).
+func Bearer(keys ...string) Verifier {
+	keys = usable(keys)
+	if len(keys) == 0 {
 		return Deny()
 	}
-	return VerifierFunc(func(r *Request) (string, error) {
+	return VerifierFunc(func(r *Request) (Match, error) {
 		h := r.Header.Get("Authorization")
 		if h == "" {
-			return "", ErrMissingCredential
+			return Match{}, ErrMissingCredential
 		}
 		scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
 		if !ok || !strings.EqualFold(scheme, "bearer") {
-			return "", fmt.Errorf("authorization scheme: %w", ErrMismatch)
+			return Match{}, fmt.Errorf("authorization scheme: %w", ErrMismatch)
 		}
-		if !equal(strings.TrimSpace(tok), key) {
-			return "", ErrMismatch
+		i := index(strings.TrimSpace(tok), keys)
+		if i < 0 {
+			return Match{}, ErrMismatch
 		}
-		return VariantBearer, nil
+		return Match{Variant: VariantBearer, Secret: strconv.Itoa(i)}, nil
 	})
 }
 
-// HeaderPair checks that header name carries exactly value (Dash lets the
-// merchant choose both in its portal).
-func HeaderPair(name, value string) Verifier {
-	if name == "" || value == "" {
+// HeaderPair checks that header name carries exactly one of values (Dash lets
+// the merchant choose both in its portal).
+func HeaderPair(name string, values ...string) Verifier {
+	values = usable(values)
+	if name == "" || len(values) == 0 {
 		return Deny()
 	}
-	return VerifierFunc(func(r *Request) (string, error) {
+	return VerifierFunc(func(r *Request) (Match, error) {
 		vals := r.Header.Values(name)
 		if len(vals) == 0 {
-			return "", ErrMissingCredential
+			return Match{}, ErrMissingCredential
 		}
-		if len(vals) != 1 || !equal(vals[0], value) {
-			return "", ErrMismatch
+		if len(vals) != 1 {
+			return Match{}, ErrMismatch
 		}
-		return VariantHeader, nil
+		i := index(vals[0], values)
+		if i < 0 {
+			return Match{}, ErrMismatch
+		}
+		return Match{Variant: VariantHeader, Secret: strconv.Itoa(i)}, nil
 	})
-}
-
-// WebhookIDFunc reads the id a signature may cover from the body; ok is false
-// when the body has none.
-type WebhookIDFunc func(body []byte) (id string, ok bool)
-
-// SendstackHMAC checks a hex HMAC-SHA256 (key = app secret) in header over any of
-// the three messages the Sendstack docs disagree on: the webhookId, the
-// JSON-quoted webhookId (what `JSON.stringify(payload.webhookId)` yields), or the
-// raw body. The variant that matched is returned so operators learn which one
-// Sendstack really uses.
-func SendstackHMAC(header, secret string, webhookID WebhookIDFunc) Verifier {
-	if header == "" || secret == "" {
-		return Deny()
-	}
-	key := []byte(secret)
-	return VerifierFunc(func(r *Request) (string, error) {
-		sigHex := strings.TrimSpace(r.Header.Get(header))
-		if sigHex == "" {
-			return "", ErrMissingCredential
-		}
-		sig, err := hex.DecodeString(sigHex)
-		if err != nil || len(sig) != sha256.Size {
-			return "", fmt.Errorf("signature encoding: %w", ErrMismatch)
-		}
-		// Every candidate is computed and compared so the time taken does not tell
-		// which variant nearly matched.
-		matched := ""
-		if id, ok := webhookID(r.Body); ok {
-			if hmac.Equal(sig, mac(key, []byte(id))) {
-				matched = VariantHMACWebhookID
-			}
-			if hmac.Equal(sig, mac(key, []byte(`"`+id+`"`))) && matched == "" {
-				matched = VariantHMACWebhookIDRaw
-			}
-		}
-		if hmac.Equal(sig, mac(key, r.Body)) && matched == "" {
-			matched = VariantHMACBody
-		}
-		if matched == "" {
-			return "", ErrMismatch
-		}
-		return matched, nil
-	})
-}
-
-// Sign returns the hex HMAC-SHA256 of msg with secret: what SendstackHMAC accepts.
-// Tests and the load tool use it.
-func Sign(secret string, msg []byte) string {
-	return hex.EncodeToString(mac([]byte(secret), msg))
-}
-
-func mac(key, msg []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(msg)
-	return m.Sum(nil)
 }
 
 // URLToken checks the secret token carried in the webhook URL (path segment or
-// ?token= query), for providers that sign nothing (Komerce).
-func URLToken(token string) Verifier {
-	if token == "" {
+// ?token= query) against each of tokens, for providers that sign nothing (Komerce).
+func URLToken(tokens ...string) Verifier {
+	tokens = usable(tokens)
+	if len(tokens) == 0 {
 		return Deny()
 	}
-	return VerifierFunc(func(r *Request) (string, error) {
+	return VerifierFunc(func(r *Request) (Match, error) {
 		if r.Token == "" {
-			return "", ErrMissingCredential
+			return Match{}, ErrMissingCredential
 		}
-		if !equal(r.Token, token) {
-			return "", ErrMismatch
+		i := index(r.Token, tokens)
+		if i < 0 {
+			return Match{}, ErrMismatch
 		}
-		return VariantURLToken, nil
+		return Match{Variant: VariantURLToken, Secret: strconv.Itoa(i)}, nil
 	})
 }
 
-// All requires every verifier to pass, in order, and joins their variants with
-// "+" ("bearer+url-token"). Variants "" (pure filters such as an IP allowlist)
-// are left out.
+// All requires every verifier to pass, in order, and joins their variants and
+// secret indexes with "+" ("bearer+url-token", "0+1"). Empty parts (pure
+// filters such as an IP allowlist) are left out, so a chain of filters alone
+// reports an empty Variant: the caller records that as "none".
 func All(vs ...Verifier) Verifier {
-	return VerifierFunc(func(r *Request) (string, error) {
-		var parts []string
+	return VerifierFunc(func(r *Request) (Match, error) {
+		var out Match
 		for _, v := range vs {
-			variant, err := v.Verify(r)
+			m, err := v.Verify(r)
 			if err != nil {
-				return "", err
+				return Match{}, err
 			}
-			if variant != "" {
-				parts = append(parts, variant)
-			}
+			out = Join(out, m)
 		}
-		if len(parts) == 0 {
-			return VariantNone, nil
-		}
-		return strings.Join(parts, "+"), nil
+		return out, nil
 	})
 }
 
-// AllowCIDRs passes requests whose source address is inside one of the prefixes.
-// It reports no variant of its own; combine it with All.
-func AllowCIDRs(cidrs []string) (Verifier, error) {
-	prefixes := make([]netip.Prefix, 0, len(cidrs))
-	for _, c := range cidrs {
-		c = strings.TrimSpace(c)
-		if c == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			a, aerr := netip.ParseAddr(c)
-			if aerr != nil {
-				return nil, fmt.Errorf("parsing CIDR %q: %w", c, err)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		prefixes = append(prefixes, p.Masked())
-	}
-	return VerifierFunc(func(r *Request) (string, error) {
-		ip := r.RemoteIP.Unmap()
-		for _, p := range prefixes {
-			if p.Contains(ip) {
-				return "", nil
-			}
-		}
-		return "", ErrSourceIP
-	}), nil
+// Join appends b's parts to a's with "+" (see All).
+func Join(a, b Match) Match {
+	return Match{Variant: join(a.Variant, b.Variant), Secret: join(a.Secret, b.Secret)}
 }
 
-// RemoteAddr parses the host part of an http.Request.RemoteAddr.
-func RemoteAddr(remote string) netip.Addr {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
+func join(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
 	}
-	a, _ := netip.ParseAddr(host)
-	return a
+	return a + "+" + b
 }

@@ -36,6 +36,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// RetryAfter is sent with 503 when the spool is full.
 	RetryAfter time.Duration
+	// BodyReadTimeout bounds reading the body, from the moment the handler
+	// starts reading it (the server's ReadHeaderTimeout covers the headers). A
+	// client trickling its body is cut off after it (400). 0 leaves only the
+	// server's own ReadTimeout.
+	BodyReadTimeout time.Duration
+	// TrustedProxies says when X-Forwarded-For names the client (source
+	// allowlists match that address); the zero value trusts no proxy.
+	TrustedProxies auth.TrustedProxies
 }
 
 // HeaderRequestID is the response (and accepted request) header carrying the request id.
@@ -44,6 +52,17 @@ const HeaderRequestID = "X-Request-Id"
 // copiedHeaders are request headers copied into the record as "http.<name>".
 // Authorization and signature headers are never copied.
 var copiedHeaders = []string{"User-Agent"}
+
+// maxHeaderValue bounds every request header value copied into the record
+// (content_type, http.user-agent): a client controls them, Kafka stores them
+// with every record.
+const maxHeaderValue = 256
+
+// initialBodyBuffer is the most the handler allocates for a body before its
+// bytes arrive, whatever Content-Length claims: the buffer then grows with
+// what is actually read. Pre-sizing from Content-Length let unauthenticated
+// clients reserve MaxBodyBytes each by sending one byte (issue 13).
+const initialBodyBuffer = 16 << 10
 
 type handler struct {
 	providers map[string]*provider.Provider
@@ -163,7 +182,19 @@ func (h *handler) webhook(c echo.Context) error {
 		c.Response().Header().Set("Allow", strings.Join(p.Methods, ", "))
 		return fail(c, http.StatusMethodNotAllowed, "method not allowed")
 	}
-	body, status, msg := h.readBody(req)
+	token := c.Param("token")
+	if token == "" {
+		token = c.QueryParam("token")
+	}
+	ar := &auth.Request{Header: req.Header, Token: token,
+		RemoteIP: h.cfg.TrustedProxies.ClientIP(auth.RemoteAddr(req.RemoteAddr), req.Header.Values("X-Forwarded-For"))}
+	// Header, URL and source checks run before a byte of the body is read, so
+	// a request without credentials costs no body buffer.
+	match, err := p.Head.Verify(ar)
+	if err != nil {
+		return h.refuse(c, p, err)
+	}
+	body, status, msg := h.readBody(c)
 	if status != 0 {
 		outcome := "too_large"
 		if status != http.StatusRequestEntityTooLarge {
@@ -172,25 +203,27 @@ func (h *handler) webhook(c echo.Context) error {
 		h.m.Requests.WithLabelValues(p.Name, outcome).Inc()
 		return fail(c, status, msg)
 	}
-	token := c.Param("token")
-	if token == "" {
-		token = c.QueryParam("token")
+	if p.Body != nil {
+		ar.Body = body
+		bm, err := p.Body.Verify(ar)
+		if err != nil {
+			return h.refuse(c, p, err)
+		}
+		match = auth.Join(bm, match)
 	}
-	variant, err := p.Auth.Verify(&auth.Request{Header: req.Header, Body: body, Token: token, RemoteIP: auth.RemoteAddr(req.RemoteAddr)})
-	if err != nil {
-		reason := authReason(err)
-		h.m.Requests.WithLabelValues(p.Name, "unauthorized").Inc()
-		h.m.AuthFailures.WithLabelValues(p.Name, reason).Inc()
-		h.log.Info("webhook refused", zap.String("provider", p.Name), zap.String("request_id", rid(c)), zap.String("reason", reason))
-		return fail(c, http.StatusUnauthorized, "unauthorized")
+	if match.Variant == "" {
+		match.Variant = auth.VariantNone
 	}
 	if p.JSON && !json.Valid(body) {
 		h.m.Requests.WithLabelValues(p.Name, "bad_json").Inc()
 		return fail(c, http.StatusBadRequest, "body is not valid JSON")
 	}
-	h.m.AuthVariant.WithLabelValues(p.Name, variant).Inc()
+	h.m.AuthVariant.WithLabelValues(p.Name, match.Variant).Inc()
+	if match.Secret != "" {
+		h.m.AuthSecret.WithLabelValues(p.Name, match.Secret).Inc()
+	}
 
-	msg2 := h.record(p, req, body, variant, rid(c), start)
+	msg2 := h.record(p, req, body, match.Variant, rid(c), start)
 	path, err := h.pub.Publish(req.Context(), msg2)
 	if err != nil {
 		if errors.Is(err, publish.ErrSpoolFull) {
@@ -207,6 +240,15 @@ func (h *handler) webhook(c echo.Context) error {
 	h.m.Requests.WithLabelValues(p.Name, "accepted").Inc()
 	h.m.AckLatency.WithLabelValues(string(path)).Observe(time.Since(start).Seconds())
 	return c.JSON(http.StatusOK, ackBody{Status: "accepted", RequestID: rid(c), Durable: string(path)})
+}
+
+// refuse answers 401 and counts the reason; the credential is never logged.
+func (h *handler) refuse(c echo.Context, p *provider.Provider, err error) error {
+	reason := authReason(err)
+	h.m.Requests.WithLabelValues(p.Name, "unauthorized").Inc()
+	h.m.AuthFailures.WithLabelValues(p.Name, reason).Inc()
+	h.log.Info("webhook refused", zap.String("provider", p.Name), zap.String("request_id", rid(c)), zap.String("reason", reason))
+	return fail(c, http.StatusUnauthorized, "unauthorized")
 }
 
 type ackBody struct {
@@ -227,27 +269,50 @@ func (h *handler) record(p *provider.Provider, req *http.Request, body []byte, v
 		kafka.Header{Key: schemas.HeaderProvider, Value: []byte(p.Name)},
 		kafka.Header{Key: schemas.HeaderReceivedAt, Value: []byte(at.UTC().Format(time.RFC3339Nano))},
 		kafka.Header{Key: schemas.HeaderRequestID, Value: []byte(id)},
-		kafka.Header{Key: schemas.HeaderContentType, Value: []byte(req.Header.Get("Content-Type"))},
+		kafka.Header{Key: schemas.HeaderContentType, Value: []byte(cut(req.Header.Get("Content-Type")))},
 		kafka.Header{Key: schemas.HeaderAuth, Value: []byte(variant)},
 	)
 	for _, name := range copiedHeaders {
 		if v := req.Header.Get(name); v != "" {
-			if len(v) > 256 {
-				v = v[:256]
-			}
-			hdrs = append(hdrs, kafka.Header{Key: schemas.HeaderHTTPPrefix + strings.ToLower(name), Value: []byte(v)})
+			hdrs = append(hdrs, kafka.Header{Key: schemas.HeaderHTTPPrefix + strings.ToLower(name), Value: []byte(cut(v))})
 		}
 	}
 	return kafka.Message{Key: []byte(key), Value: body, Headers: hdrs}
 }
 
-// readBody reads the body within the limit. A gzip Content-Encoding is decoded
-// (the limit applies to the decoded bytes, so a zip bomb stops at the limit) and
-// the decoded JSON is what gets published. status is 0 on success.
-func (h *handler) readBody(req *http.Request) (body []byte, status int, msg string) {
+// cut bounds a client-supplied header value to maxHeaderValue bytes.
+func cut(v string) string {
+	if len(v) > maxHeaderValue {
+		return v[:maxHeaderValue]
+	}
+	return v
+}
+
+// readBody reads the body within the limit and BodyReadTimeout. A gzip
+// Content-Encoding is decoded (the limit applies to the decoded bytes, so a
+// zip bomb stops at the limit) and the decoded JSON is what gets published.
+// The buffer starts at most initialBodyBuffer and grows as bytes arrive.
+// status is 0 on success.
+func (h *handler) readBody(c echo.Context) (body []byte, status int, msg string) {
+	req := c.Request()
 	limit := h.cfg.MaxBodyBytes
 	if req.ContentLength > limit {
 		return nil, http.StatusRequestEntityTooLarge, "body too large"
+	}
+	if h.cfg.BodyReadTimeout > 0 {
+		// Errors only where unsupported (test recorders). The deadline is
+		// cleared once the whole body is in: net/http's background read on the
+		// idle connection would otherwise hit it while the handler waits for
+		// Kafka, and cancel the request's context. On a failed read it stays,
+		// so net/http's discard of the unread body ends at once too.
+		rc := http.NewResponseController(c.Response())
+		if rc.SetReadDeadline(time.Now().Add(h.cfg.BodyReadTimeout)) == nil {
+			defer func() {
+				if status == 0 {
+					_ = rc.SetReadDeadline(time.Time{})
+				}
+			}()
+		}
 	}
 	var r io.Reader = req.Body
 	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
@@ -264,7 +329,7 @@ func (h *handler) readBody(req *http.Request) (body []byte, status int, msg stri
 	}
 	size := 512
 	if req.ContentLength > 0 {
-		size = int(req.ContentLength) + 1
+		size = int(min(req.ContentLength+1, initialBodyBuffer))
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
@@ -285,6 +350,8 @@ func authReason(err error) string {
 		return "missing"
 	case errors.Is(err, auth.ErrSourceIP):
 		return "source_ip"
+	case errors.Is(err, auth.ErrReplay):
+		return "replay"
 	default:
 		return "mismatch"
 	}

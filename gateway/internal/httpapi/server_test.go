@@ -34,9 +34,15 @@ func (s *stubPublisher) Publish(_ context.Context, m kafka.Message) (publish.Pat
 
 func newServer(t *testing.T, pub httpapi.Publisher) http.Handler {
 	t.Helper()
-	ps, _, err := provider.Build(map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: "v"}})
+	return newServerWith(t, pub, map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: provider.SecretList{"v"}}},
+		httpapi.Config{MaxBodyBytes: 1024}, prometheus.NewRegistry())
+}
+
+func newServerWith(t *testing.T, pub httpapi.Publisher, secrets map[string]provider.Secrets, cfg httpapi.Config, reg *prometheus.Registry) http.Handler {
+	t.Helper()
+	ps, err := provider.Build(secrets, nil)
 	require.NoError(t, err)
-	return httpapi.New(ps, pub, httpapi.Config{MaxBodyBytes: 1024}, metrics.New(prometheus.NewRegistry()), nil)
+	return httpapi.New(ps, pub, cfg, metrics.New(reg), nil)
 }
 
 func do(h http.Handler, method, path, body string, hdr map[string]string) *httptest.ResponseRecorder {

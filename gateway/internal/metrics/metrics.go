@@ -16,10 +16,15 @@ type Metrics struct {
 	// PublishErrors counts failed Kafka writes by stage (direct: a request fell
 	// back to the spool; forward: the forwarder will retry).
 	PublishErrors *prometheus.CounterVec
-	// AuthFailures counts refused requests by provider and reason.
+	// AuthFailures counts refused requests by provider and reason
+	// (not_configured, missing, mismatch, source_ip, replay).
 	AuthFailures *prometheus.CounterVec
 	// AuthVariant counts accepted requests by provider and matched auth variant.
 	AuthVariant *prometheus.CounterVec
+	// AuthSecret counts accepted requests by provider and the index of the
+	// configured secret that matched ("0", "1", "0+1" with several checks):
+	// during a rotation, the old secret can go once its index stops growing.
+	AuthSecret *prometheus.CounterVec
 	// ProduceRecords is the number of records per Kafka produce request (the
 	// adaptive batch size); ProduceLatency the request's duration.
 	ProduceRecords prometheus.Histogram
@@ -51,6 +56,9 @@ func New(reg prometheus.Registerer) *Metrics {
 		AuthVariant: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_auth_variant_total", Help: "Accepted requests by provider and the auth variant that matched.",
 		}, []string{"provider", "variant"}),
+		AuthSecret: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_auth_secret_total", Help: "Accepted requests by provider and the index of the configured secret that matched (never the secret).",
+		}, []string{"provider", "secret"}),
 		ProduceRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "gateway_kafka_produce_records", Help: "Records per Kafka produce request (adaptive batch size).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
@@ -66,6 +74,6 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_spool_quarantined_total", Help: "Spooled records Kafka refused for good, moved to the spool's quarantine directory.",
 		}),
 	}
-	reg.MustRegister(m.Requests, m.AckLatency, m.PublishErrors, m.AuthFailures, m.AuthVariant, m.Forwarded, m.Quarantined, m.ProduceRecords, m.ProduceLatency)
+	reg.MustRegister(m.Requests, m.AckLatency, m.PublishErrors, m.AuthFailures, m.AuthVariant, m.AuthSecret, m.Forwarded, m.Quarantined, m.ProduceRecords, m.ProduceLatency)
 	return m
 }

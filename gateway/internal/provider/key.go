@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -24,13 +25,19 @@ func scalar(raw []byte) string {
 	var s string
 	switch raw[0] {
 	case '"':
-		// Fast path: no escapes and valid UTF-8, so the bytes between the
-		// quotes are the string (Unmarshal would also replace bad UTF-8).
+		// No escapes: the bytes between the quotes are the string, with each
+		// run of invalid UTF-8 replaced by one U+FFFD (strings.ToValidUTF8).
+		// That is what the normalizer does to the shipment id it takes as the
+		// event's subject (its decoder keeps unescaped bytes as they are), so
+		// the raw record's key and the subject agree. encoding/json would
+		// instead replace every invalid byte.
+		// Surrounding white space is trimmed, as the normalizer trims ids.
 		if len(raw) >= 2 && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
-			s = string(raw[1 : len(raw)-1])
+			s = strings.ToValidUTF8(string(raw[1:len(raw)-1]), "\uFFFD")
 		} else if err := json.Unmarshal(raw, &s); err != nil {
 			return ""
 		}
+		s = strings.TrimSpace(s)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
@@ -46,8 +53,9 @@ func scalar(raw []byte) string {
 	return s
 }
 
+// plain reports whether a string's inner bytes hold no escape (and no quote).
 func plain(in []byte) bool {
-	return bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0 && utf8.Valid(in)
+	return bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0
 }
 
 // The key functions read a few members of a body the handler already checked

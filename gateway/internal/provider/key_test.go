@@ -39,6 +39,11 @@ func TestKeyFuncs(t *testing.T) {
 		"sendstack drops batchId":       {provider.SendstackKey, `{"drops":[{"batchId":"B2"}]}`, "B2"},
 		"too long falls back":           {provider.DashKey, `{"deliveryID":"` + strings.Repeat("x", provider.MaxKeyLen+1) + `"}`, ""},
 		"escaped string is decoded":     {provider.DashKey, `{"deliveryID":"DE\u002d9"}`, "DE-9"},
+		// Finding (issue 13, low): the key must be the id the normalizer makes
+		// the event's subject: each run of invalid UTF-8 one U+FFFD, trimmed
+		// (encoding/json made one U+FFFD per byte, and kept the spaces).
+		"invalid utf-8 run is one U+FFFD": {provider.DashKey, "{\"deliveryID\":\"A\xff\xfeB\"}", "A\uFFFDB"},
+		"id is trimmed":                   {provider.DashKey, `{"deliveryID":"  DE-7 "}`, "DE-7"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -79,9 +84,15 @@ func refScalar(raw json.RawMessage) string {
 	var s string
 	switch raw[0] {
 	case '"':
-		if err := json.Unmarshal(raw, &s); err != nil {
+		// The normalizer's rule for ids (the event's subject): an unescaped
+		// string keeps its bytes with each run of invalid UTF-8 made one
+		// U+FFFD; an escaped one is what encoding/json decodes; both trimmed.
+		if len(raw) >= 2 && !bytes.ContainsAny(raw[1:len(raw)-1], `\"`) {
+			s = strings.ToValidUTF8(string(raw[1:len(raw)-1]), "\uFFFD")
+		} else if err := json.Unmarshal(raw, &s); err != nil {
 			return ""
 		}
+		s = strings.TrimSpace(s)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {

@@ -4,17 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 )
 
-// Provider is one row of the table: everything the generic webhook handler needs
-// to know about a provider.
+// Provider is one row of the table with its secrets applied: everything the
+// generic webhook handler needs to know about a provider.
 type Provider struct {
 	// Name is the route segment (/webhooks/<name>) and the raw record's "provider"
 	// header; the normalizer keys its adapters on it.
@@ -25,63 +22,41 @@ type Provider struct {
 	JSON bool
 	// Key reads the record key; "" falls back to Name.
 	Key KeyFunc
-	// Auth is the verifier built from the provider's secrets (see Build).
-	Auth auth.Verifier
+	// Head runs before the body is read: source allowlist, header and URL
+	// credentials. A request it refuses costs no body buffer.
+	Head auth.Verifier
+	// Body runs after the body is read (HMAC over the body); nil when the
+	// provider's checks are all in Head.
+	Body auth.Verifier
+	// Open is true when the provider is configured "auth: none" and has no
+	// credential: it accepts unauthenticated requests.
+	Open bool
+	// Closed is true when the provider has no credential and is not "none": it
+	// refuses every request (fail closed).
+	Closed bool
+	// WeakSignature is true when the provider accepts a signature that does not
+	// cover the body (Sendstack "webhookid"/"webhookid-json"; opt-in).
+	WeakSignature bool
 }
 
 // Allows reports whether method is allowed.
 func (p *Provider) Allows(method string) bool { return slices.Contains(p.Methods, method) }
 
-// Secrets configures one provider's authentication. Every field is optional; which
-// ones matter depends on the provider's preset. Filled from GATEWAY_<NAME>_* env
-// variables or the providers YAML file.
-type Secrets struct {
-	// Auth is "" (use the preset) or "none" (accept unauthenticated requests; the
-	// only way to open an endpoint without a secret, logged loudly at startup).
-	Auth string `env:"AUTH" yaml:"auth"`
-	// APIKey is KiriminAja's bearer key (your own KiriminAja API key).
-	APIKey string `env:"API_KEY" yaml:"api_key" mask:"true"`
-	// AuthHeader and AuthValue are Dash's header pair, chosen in its portal.
-	AuthHeader string `env:"AUTH_HEADER" yaml:"auth_header"`
-	AuthValue  string `env:"AUTH_VALUE" yaml:"auth_value" mask:"true"`
-	// AppSecret keys Sendstack's HMAC signature.
-	AppSecret string `env:"APP_SECRET" yaml:"app_secret" mask:"true"`
-	// Token is a secret URL token (/webhooks/<name>/<token> or ?token=). It is the
-	// preset for Komerce and an extra check for any other provider when set.
-	Token string `env:"TOKEN" yaml:"token" mask:"true"`
-	// AllowCIDRs restricts source addresses (the TCP peer, not X-Forwarded-For).
-	AllowCIDRs []string `env:"ALLOW_CIDRS" envSeparator:"," yaml:"allow_cidrs"`
-}
+// Preset turns a provider's secrets into its primary verifier. It returns nil
+// when the secret it needs is missing (the provider then fails closed), and an
+// error when the secrets are set but unusable.
+type Preset func(s Secrets, replay *auth.ReplayGuard) (auth.Verifier, error)
 
-// merge overlays the non-empty fields of o onto s (environment over file).
-func (s Secrets) merge(o Secrets) Secrets {
-	pick := func(a, b string) string {
-		if b != "" {
-			return b
-		}
-		return a
-	}
-	s.Auth = pick(s.Auth, o.Auth)
-	s.APIKey = pick(s.APIKey, o.APIKey)
-	s.AuthHeader = pick(s.AuthHeader, o.AuthHeader)
-	s.AuthValue = pick(s.AuthValue, o.AuthValue)
-	s.AppSecret = pick(s.AppSecret, o.AppSecret)
-	s.Token = pick(s.Token, o.Token)
-	if len(o.AllowCIDRs) > 0 {
-		s.AllowCIDRs = o.AllowCIDRs
-	}
-	return s
-}
-
-// Spec is a table row before secrets are applied: Preset turns the provider's
-// secrets into its primary verifier, or returns nil when the secret it needs is
-// missing (the provider then fails closed).
+// Spec is a table row before secrets are applied.
 type Spec struct {
 	Name    string
 	Methods []string
 	JSON    bool
 	Key     KeyFunc
-	Preset  func(s Secrets) auth.Verifier
+	Preset  Preset
+	// SignsBody says the preset reads the body (HMAC): it runs after the body
+	// is read. Every other preset runs before.
+	SignsBody bool
 }
 
 // SignatureHeaderSendstack carries Sendstack's hex HMAC-SHA256.
@@ -91,16 +66,22 @@ const SignatureHeaderSendstack = "X-Sendstack-Signature"
 // function and testdata/<name>/ fixtures).
 var Table = []Spec{
 	{Name: "kiriminaja", Methods: []string{http.MethodPost}, JSON: true, Key: KiriminAjaKey,
-		Preset: func(s Secrets) auth.Verifier { return when(s.APIKey != "", auth.Bearer(s.APIKey)) }},
+		Preset: func(s Secrets, _ *auth.ReplayGuard) (auth.Verifier, error) {
+			return when(len(s.APIKey) > 0, auth.Bearer(s.APIKey...)), nil
+		}},
 	{Name: "dash", Methods: []string{http.MethodPost}, JSON: true, Key: DashKey,
-		Preset: func(s Secrets) auth.Verifier {
-			return when(s.AuthHeader != "" && s.AuthValue != "", auth.HeaderPair(s.AuthHeader, s.AuthValue))
+		Preset: func(s Secrets, _ *auth.ReplayGuard) (auth.Verifier, error) {
+			return when(s.AuthHeader != "" && len(s.AuthValue) > 0, auth.HeaderPair(s.AuthHeader, s.AuthValue...)), nil
 		}},
 	{Name: "komerce", Methods: []string{http.MethodPut, http.MethodPost}, JSON: true, Key: KomerceKey,
-		Preset: func(Secrets) auth.Verifier { return nil }}, // signs nothing: the URL token is its only secret
-	{Name: "sendstack", Methods: []string{http.MethodPost}, JSON: true, Key: SendstackKey,
-		Preset: func(s Secrets) auth.Verifier {
-			return when(s.AppSecret != "", auth.SendstackHMAC(SignatureHeaderSendstack, s.AppSecret, SendstackWebhookID))
+		Preset: func(Secrets, *auth.ReplayGuard) (auth.Verifier, error) { return nil, nil }}, // signs nothing: the URL token is its only secret
+	{Name: "sendstack", Methods: []string{http.MethodPost}, JSON: true, Key: SendstackKey, SignsBody: true,
+		Preset: func(s Secrets, replay *auth.ReplayGuard) (auth.Verifier, error) {
+			if len(s.AppSecret) == 0 {
+				return nil, nil
+			}
+			return auth.SendstackHMAC(auth.HMACOptions{Header: SignatureHeaderSendstack, Secrets: s.AppSecret,
+				Messages: s.Signature, WebhookID: SendstackWebhookID, Replay: replay})
 		}},
 }
 
@@ -120,95 +101,82 @@ func Names() []string {
 	return out
 }
 
-// ErrUnknownProvider is returned for secrets configured for a provider that is not in the table.
-var ErrUnknownProvider = errors.New("unknown provider")
+var (
+	// ErrUnknownProvider is returned for secrets configured for a provider that is not in the table.
+	ErrUnknownProvider = errors.New("unknown provider")
+	// ErrAuthMode is returned for an Auth value other than "" or "none".
+	ErrAuthMode = errors.New(`auth: want "" or "none"`)
+)
 
-// Build applies secrets (by provider name) to the table. A provider's verifier is
-// All(source-IP allowlist if set, preset if its secret is set, URL token if set).
-// With neither a preset secret nor a token it refuses everything (auth.Deny),
-// unless its Auth is "none". open lists the providers configured as "none".
-func Build(secrets map[string]Secrets) (providers map[string]*Provider, open []string, err error) {
+// Build applies secrets (by provider name) to the table. It is the one place
+// that decides what a provider accepts; the startup log reads its result
+// (Open, Closed, WeakSignature), so what is logged is what is enforced.
+//
+// A provider's checks are: the source allowlist if set, the preset if its
+// secret is set, the URL token if set, all required. With neither a preset
+// secret nor a token it refuses everything (auth.Deny), unless its Auth is
+// "none" (read trimmed and case-insensitively). replay (may be nil: a fresh
+// one is made) remembers webhookIds for weak signature variants.
+func Build(secrets map[string]Secrets, replay *auth.ReplayGuard) (map[string]*Provider, error) {
 	for name := range secrets {
 		if !slices.Contains(Names(), name) {
-			return nil, nil, fmt.Errorf("secrets for %q: %w", name, ErrUnknownProvider)
+			return nil, fmt.Errorf("secrets for %q: %w", name, ErrUnknownProvider)
 		}
 	}
-	providers = make(map[string]*Provider, len(Table))
+	if replay == nil {
+		replay = auth.NewReplayGuard(0, 0)
+	}
+	providers := make(map[string]*Provider, len(Table))
 	for _, spec := range Table {
-		s := secrets[spec.Name]
-		var checks []auth.Verifier
-		if len(s.AllowCIDRs) > 0 {
-			v, err := auth.AllowCIDRs(s.AllowCIDRs)
-			if err != nil {
-				return nil, nil, fmt.Errorf("provider %s: %w", spec.Name, err)
-			}
-			checks = append(checks, v)
+		p, err := build(spec, secrets[spec.Name], replay)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", spec.Name, err)
 		}
-		primary := 0
-		if v := spec.Preset(s); v != nil {
-			checks = append(checks, v)
-			primary++
-		}
-		if s.Token != "" {
-			checks = append(checks, auth.URLToken(s.Token))
-			primary++
-		}
-		switch mode := strings.ToLower(strings.TrimSpace(s.Auth)); {
-		case mode == "none":
-			open = append(open, spec.Name)
-			if primary == 0 {
-				checks = append(checks, auth.None())
-			}
-		case mode != "":
-			return nil, nil, fmt.Errorf("provider %s: auth %q: want \"\" or \"none\"", spec.Name, s.Auth)
-		case primary == 0:
-			checks = []auth.Verifier{auth.Deny()}
-		}
-		providers[spec.Name] = &Provider{
-			Name: spec.Name, Methods: spec.Methods, JSON: spec.JSON, Key: spec.Key,
-			Auth: auth.All(checks...),
-		}
+		providers[spec.Name] = p
 	}
-	return providers, open, nil
+	return providers, nil
 }
 
-// Configured reports, per provider, whether it can accept anything (has a secret
-// or is explicitly "none"); the startup log and /readyz show it.
-func Configured(secrets map[string]Secrets) map[string]bool {
-	out := map[string]bool{}
-	for _, spec := range Table {
-		s := secrets[spec.Name]
-		out[spec.Name] = spec.Preset(s) != nil || s.Token != "" || strings.EqualFold(s.Auth, "none")
+func build(spec Spec, s Secrets, replay *auth.ReplayGuard) (*Provider, error) {
+	p := &Provider{Name: spec.Name, Methods: spec.Methods, JSON: spec.JSON, Key: spec.Key}
+	var head []auth.Verifier
+	if len(s.AllowCIDRs) > 0 {
+		v, err := auth.AllowCIDRs(s.AllowCIDRs)
+		if err != nil {
+			return nil, err
+		}
+		head = append(head, v)
 	}
-	return out
-}
-
-// LoadFile reads a providers YAML file: a map from provider name to Secrets.
-//
-//	kiriminaja: {api_key: "..."}
-//	dash: {auth_header: X-Dash-Token, auth_value: "..."}
-//	komerce: {token: "...", allow_cidrs: [203.0.113.0/24]}
-//	sendstack: {app_secret: "..."}
-func LoadFile(path string) (map[string]Secrets, error) {
-	b, err := os.ReadFile(path)
+	credentials := 0
+	preset, err := spec.Preset(s, replay)
 	if err != nil {
-		return nil, fmt.Errorf("reading providers file: %w", err)
+		return nil, err
 	}
-	out := map[string]Secrets{}
-	if err := yaml.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("parsing providers file: %w", err)
+	if preset != nil {
+		credentials++
+		if spec.SignsBody {
+			p.Body = preset
+			msgs, _ := auth.ParseMessages(s.Signature) // already accepted by the preset
+			p.WeakSignature = auth.Weak(msgs)
+		} else {
+			head = append(head, preset)
+		}
 	}
-	return out, nil
-}
-
-// Merge overlays env (non-empty fields win) onto file.
-func Merge(file, env map[string]Secrets) map[string]Secrets {
-	out := map[string]Secrets{}
-	for k, v := range file {
-		out[k] = v
+	if len(s.Token) > 0 {
+		head = append(head, auth.URLToken(s.Token...))
+		credentials++
 	}
-	for k, v := range env {
-		out[k] = out[k].merge(v)
+	switch mode := strings.ToLower(strings.TrimSpace(s.Auth)); {
+	case mode != "" && mode != "none":
+		return nil, fmt.Errorf("%q: %w", s.Auth, ErrAuthMode)
+	case credentials > 0:
+	case mode == "none":
+		p.Open = true
+		head = append(head, auth.None())
+	default:
+		p.Closed = true
+		head = []auth.Verifier{auth.Deny()}
 	}
-	return out
+	p.Head = auth.All(head...)
+	return p, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
+	"github.com/courierhook/pipeline/platform/config"
 )
 
 func TestTable_EveryProviderHasFixtures(t *testing.T) {
@@ -29,48 +30,127 @@ func req(hdr map[string]string, token, ip string) *auth.Request {
 		h.Set(k, v)
 	}
 	a, _ := netip.ParseAddr(ip)
-	return &auth.Request{Header: h, Body: []byte(`{}`), Token: token, RemoteIP: a}
+	return &auth.Request{Header: h, Token: token, RemoteIP: a}
+}
+
+// verify runs a provider's checks as the handler does: Head, then Body.
+func verify(p *provider.Provider, r *auth.Request, body []byte) (auth.Match, error) {
+	m, err := p.Head.Verify(r)
+	if err != nil || p.Body == nil {
+		return m, err
+	}
+	r.Body = body
+	bm, err := p.Body.Verify(r)
+	return auth.Join(bm, m), err
 }
 
 func TestBuild_FailsClosedAndComposes(t *testing.T) {
 	t.Parallel()
-	ps, open, err := provider.Build(map[string]provider.Secrets{
-		"kiriminaja": {APIKey: "k", AllowCIDRs: []string{"10.0.0.0/8"}},
-		"dash":       {Token: "t"}, // no header pair: token alone
-		"komerce":    {},           // nothing configured: refuses everything
+	ps, err := provider.Build(map[string]provider.Secrets{
+		"kiriminaja": {APIKey: provider.SecretList{"k"}, AllowCIDRs: []string{"10.0.0.0/8"}},
+		"dash":       {Token: provider.SecretList{"t"}}, // no header pair: token alone
+		"komerce":    {},                                // nothing configured: refuses everything
 		"sendstack":  {Auth: "none"},
-	})
+	}, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"sendstack"}, open)
+	assert.True(t, ps["sendstack"].Open)
+	assert.True(t, ps["komerce"].Closed)
+	assert.False(t, ps["dash"].Open || ps["dash"].Closed)
 
-	v, err := ps["kiriminaja"].Auth.Verify(req(map[string]string{"Authorization": "Bearer k"}, "", "10.1.2.3"))
+	v, err := verify(ps["kiriminaja"], req(map[string]string{"Authorization": "Bearer k"}, "", "10.1.2.3"), nil)
 	require.NoError(t, err)
-	assert.Equal(t, auth.VariantBearer, v)
-	_, err = ps["kiriminaja"].Auth.Verify(req(map[string]string{"Authorization": "Bearer k"}, "", "192.0.2.1"))
+	assert.Equal(t, auth.VariantBearer, v.Variant)
+	_, err = verify(ps["kiriminaja"], req(map[string]string{"Authorization": "Bearer k"}, "", "192.0.2.1"), nil)
 	assert.ErrorIs(t, err, auth.ErrSourceIP)
 
-	v, err = ps["dash"].Auth.Verify(req(nil, "t", "127.0.0.1"))
+	v, err = verify(ps["dash"], req(nil, "t", "127.0.0.1"), nil)
 	require.NoError(t, err)
-	assert.Equal(t, auth.VariantURLToken, v)
+	assert.Equal(t, auth.VariantURLToken, v.Variant)
 
-	_, err = ps["komerce"].Auth.Verify(req(nil, "", "127.0.0.1"))
+	_, err = verify(ps["komerce"], req(nil, "", "127.0.0.1"), nil)
 	assert.ErrorIs(t, err, auth.ErrNotConfigured)
-	_, err = ps["komerce"].Auth.Verify(req(nil, "anything", "127.0.0.1"))
+	_, err = verify(ps["komerce"], req(nil, "anything", "127.0.0.1"), nil)
 	assert.ErrorIs(t, err, auth.ErrNotConfigured)
 
-	v, err = ps["sendstack"].Auth.Verify(req(nil, "", "127.0.0.1"))
+	v, err = verify(ps["sendstack"], req(nil, "", "127.0.0.1"), nil)
 	require.NoError(t, err)
-	assert.Equal(t, auth.VariantNone, v)
+	assert.Equal(t, auth.VariantNone, v.Variant)
+}
+
+// Checks that need no body run before it is read (Head); only the HMAC runs
+// after (Body), and the variants keep their order (preset first).
+func TestBuild_HeadBeforeBody(t *testing.T) {
+	t.Parallel()
+	ps, err := provider.Build(map[string]provider.Secrets{
+		"sendstack":  {AppSecret: provider.SecretList{"s"}, Token: provider.SecretList{"t"}},
+		"kiriminaja": {APIKey: provider.SecretList{"k"}},
+	}, nil)
+	require.NoError(t, err)
+	assert.Nil(t, ps["kiriminaja"].Body, "bearer needs no body")
+	require.NotNil(t, ps["sendstack"].Body)
+	body := []byte(`{"webhookId":"w"}`)
+	m, err := verify(ps["sendstack"], req(map[string]string{provider.SignatureHeaderSendstack: auth.Sign("s", body)}, "t", "127.0.0.1"), body)
+	require.NoError(t, err)
+	assert.Equal(t, "hmac-body+url-token", m.Variant)
+	_, err = ps["sendstack"].Head.Verify(req(nil, "wrong", "127.0.0.1"))
+	assert.ErrorIs(t, err, auth.ErrMismatch, "a wrong URL token is refused before the body is read")
+}
+
+// Finding (issue 13, medium): the Sendstack variant is a per-provider setting,
+// body by default; the weak ones are opt-in and reported for the start-up warning.
+func TestBuild_SendstackSignatureSetting(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"webhookId":"wh-9"}`)
+	idSig := map[string]string{provider.SignatureHeaderSendstack: auth.Sign("s", []byte(`"wh-9"`))}
+
+	def, err := provider.Build(map[string]provider.Secrets{"sendstack": {AppSecret: provider.SecretList{"s"}}}, nil)
+	require.NoError(t, err)
+	assert.False(t, def["sendstack"].WeakSignature)
+	_, err = verify(def["sendstack"], req(idSig, "", "127.0.0.1"), body)
+	assert.ErrorIs(t, err, auth.ErrMismatch, "default: a signature over the webhookId is refused")
+
+	weak, err := provider.Build(map[string]provider.Secrets{"sendstack": {AppSecret: provider.SecretList{"s"}, Signature: []string{"webhookid-json"}}}, nil)
+	require.NoError(t, err)
+	assert.True(t, weak["sendstack"].WeakSignature)
+	m, err := verify(weak["sendstack"], req(idSig, "", "127.0.0.1"), body)
+	require.NoError(t, err)
+	assert.Equal(t, auth.VariantHMACWebhookIDRaw, m.Variant)
+	_, err = verify(weak["sendstack"], req(idSig, "", "127.0.0.1"), []byte(`{"webhookId":"wh-9","forged":1}`))
+	assert.ErrorIs(t, err, auth.ErrReplay)
+
+	_, err = provider.Build(map[string]provider.Secrets{"sendstack": {AppSecret: provider.SecretList{"s"}, Signature: []string{"md5"}}}, nil)
+	assert.ErrorIs(t, err, auth.ErrConfig)
+}
+
+// Finding (issue 13, low): GATEWAY_<P>_AUTH=" none" opened the provider while
+// the start-up log said it refused everything. Build reads the mode once,
+// trimmed and case-insensitively, and its result is what the log shows.
+func TestBuild_AuthModeNormalisedOnce(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{" none", "NONE ", "\tNone"} {
+		ps, err := provider.Build(map[string]provider.Secrets{"komerce": {Auth: mode}}, nil)
+		require.NoError(t, err, "%q", mode)
+		p := ps["komerce"]
+		assert.True(t, p.Open, "%q", mode)
+		assert.False(t, p.Closed, "%q is reported as open, and it is", mode)
+		_, err = p.Head.Verify(req(nil, "", "127.0.0.1"))
+		assert.NoError(t, err, "%q", mode)
+	}
+	ps, err := provider.Build(map[string]provider.Secrets{"komerce": {Auth: "  "}}, nil)
+	require.NoError(t, err)
+	assert.True(t, ps["komerce"].Closed)
+	_, err = ps["komerce"].Head.Verify(req(nil, "", "127.0.0.1"))
+	assert.ErrorIs(t, err, auth.ErrNotConfigured)
 }
 
 func TestBuild_RejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	for name, s := range map[string]map[string]provider.Secrets{
-		"unknown provider": {"fedex": {APIKey: "x"}},
-		"bad cidr":         {"dash": {Token: "t", AllowCIDRs: []string{"not-a-cidr"}}},
+		"unknown provider": {"fedex": {APIKey: provider.SecretList{"x"}}},
+		"bad cidr":         {"dash": {Token: provider.SecretList{"t"}, AllowCIDRs: []string{"not-a-cidr"}}},
 		"bad auth mode":    {"dash": {Auth: "open"}},
 	} {
-		_, _, err := provider.Build(s)
+		_, err := provider.Build(s, nil)
 		assert.Error(t, err, name)
 	}
 }
@@ -78,12 +158,50 @@ func TestBuild_RejectsBadConfig(t *testing.T) {
 func TestLoadFile_EnvOverridesFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "providers.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("dash:\n  auth_header: X-A\n  auth_value: file\nkomerce:\n  token: ft\n  allow_cidrs: [127.0.0.1/32]\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte("dash:\n  auth_header: X-A\n  auth_value: file\nkomerce:\n  token: [ft-new, ft-old]\n  allow_cidrs: [127.0.0.1/32]\nsendstack:\n  app_secret: a, b\n  signature: [webhookid-json]\n"), 0o600))
 	file, err := provider.LoadFile(path)
 	require.NoError(t, err)
-	got := provider.Merge(file, map[string]provider.Secrets{"dash": {AuthValue: "env"}, "komerce": {}})
+	got := provider.Merge(file, map[string]provider.Secrets{"dash": {AuthValue: provider.SecretList{"env"}}, "komerce": {}})
 	assert.Equal(t, "X-A", got["dash"].AuthHeader)
-	assert.Equal(t, "env", got["dash"].AuthValue)
-	assert.Equal(t, "ft", got["komerce"].Token)
+	assert.Equal(t, provider.SecretList{"env"}, got["dash"].AuthValue)
+	assert.Equal(t, provider.SecretList{"ft-new", "ft-old"}, got["komerce"].Token)
 	assert.Equal(t, []string{"127.0.0.1/32"}, got["komerce"].AllowCIDRs)
+	assert.Equal(t, provider.SecretList{"a", "b"}, got["sendstack"].AppSecret)
+	assert.Equal(t, []string{"webhookid-json"}, got["sendstack"].Signature)
+
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	m, err := provider.LoadFile(empty)
+	require.NoError(t, err)
+	assert.Empty(t, m)
+}
+
+// Finding (issue 13, low): unknown keys in the providers file were ignored, so
+// a misspelt secret or allowlist silently did nothing.
+func TestLoadFile_RejectsUnknownKeys(t *testing.T) {
+	t.Parallel()
+	for name, doc := range map[string]string{
+		"misspelt secret":    "sendstack:\n  app_secert: s\n",
+		"misspelt allowlist": "komerce:\n  token: t\n  allow_cidr: [10.0.0.0/8]\n",
+	} {
+		path := filepath.Join(t.TempDir(), "providers.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(doc), 0o600))
+		_, err := provider.LoadFile(path)
+		assert.Error(t, err, name)
+	}
+}
+
+// Rotation from the environment: a comma-separated list, trimmed; the
+// configuration log shows neither secret.
+func TestSecrets_FromEnvironment(t *testing.T) {
+	t.Parallel()
+	type cfg struct {
+		Dash provider.Secrets `envPrefix:"GATEWAY_DASH_"`
+	}
+	c, err := config.LoadFrom[cfg](map[string]string{"GATEWAY_DASH_AUTH_VALUE": "new-secret, old-secret", "GATEWAY_DASH_AUTH": " none"})
+	require.NoError(t, err)
+	assert.Equal(t, provider.SecretList{"new-secret", "old-secret"}, c.Dash.AuthValue)
+	for k, v := range config.Masked(c) {
+		assert.NotContains(t, v, "secret", k)
+	}
 }
