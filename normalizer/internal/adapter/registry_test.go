@@ -102,10 +102,17 @@ func namedStatuses() map[string][]string {
 	}
 	for _, s := range []string{"Diajukan", "Dijemput", "Dikirim", "Dibatalkan", "Selesai", "diajukan", " SELESAI ",
 		"Diterima", "Dalam Perjalanan", "Terkirim", "Pending", "picked up", "on process", "ON_PROCESS",
-		"delivering", "delivered", "DELIVERED", "cancelled"} {
+		"delivering", "delivered", "DELIVERED", "cancelled",
+		"Dikemas", "Gagal Kirim", "Retur", "Dikembalikan", "Hilang", "gagal_kirim"} {
 		out["komerce"] = append(out["komerce"], komerce(s))
 	}
 	out["sendstack"] = []string{`{"eventType":"order.new","webhookId":"w","drops":[{"id":"d1","status":"PENDING"}]}`}
+	for _, s := range []string{"PENDING", "DELIVERED", "CANCELLED", "CANCELED", "delivered"} {
+		out["sendstack"] = append(out["sendstack"], fmt.Sprintf(`{"eventType":"drop.updated","drops":[{"id":"d1","status":%q}]}`, s))
+	}
+	for _, s := range []string{"serviceCategory", "category"} {
+		out["dash"] = append(out["dash"], fmt.Sprintf(`{"deliveryID":"DE-1","status":"FAILED",%q:"LOGISTIC"}`, s))
+	}
 	return out
 }
 
