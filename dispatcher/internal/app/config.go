@@ -44,7 +44,8 @@ type Config struct {
 	// or are handed off, offsets are committed, writers close.
 	ShutdownTimeout time.Duration `env:"DISPATCHER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	// OpsAddr serves /healthz, /readyz and /metrics. Empty disables it.
-	OpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:":9090"`
+	// Loopback by default; containers set 0.0.0.0:9091 explicitly for their probes.
+	OpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9090"`
 }
 
 // Validate checks values the environment parser cannot.

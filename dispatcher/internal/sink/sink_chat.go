@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
@@ -36,10 +39,22 @@ type Chat struct {
 }
 
 // NewChat returns a chat sink, failing on an unparsable template.
+//
+// Everything a template action prints ({{.Data.Reason}}, {{printf ...}}) is
+// escaped for Slack mrkdwn: &, < and > become &amp;, &lt; and &gt;. Event
+// fields carry provider-supplied text, and unescaped it could mention
+// everyone (<!channel>) or show a link under a fake label (<https://x|track>).
+// The template's own text is not escaped, so an operator may still write
+// <!here> or <{{.Data.TrackingURL}}|track> in it.
 func NewChat(cfg ChatConfig) (*Chat, error) {
-	t, err := template.New("chat").Option("missingkey=error").Parse(cfg.Template)
+	t, err := template.New("chat").Option("missingkey=error").Funcs(template.FuncMap{escapeFunc: chatEscape}).Parse(cfg.Template)
 	if err != nil {
 		return nil, fmt.Errorf("chat sink: parsing template: %w", err)
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil {
+			escapeActions(tt.Root)
+		}
 	}
 	if cfg.Client == nil {
 		cfg.Client = noRedirectClient()
@@ -78,4 +93,58 @@ func (c *Chat) Deliver(ctx context.Context, d Delivery) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(HeaderIdempotencyKey, d.ID)
 	return post(c.cfg.Client, req)
+}
+
+// escapeFunc is the function escapeActions appends to every printing action.
+const escapeFunc = "_chatEscape"
+
+// escapeActions appends `| _chatEscape` to every action under n that prints
+// (not to {{$x := ...}} declarations), through if/range/with branches, the
+// way html/template adds its escapers.
+func escapeActions(n parse.Node) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			escapeActions(c)
+		}
+	case *parse.ActionNode:
+		if len(n.Pipe.Decl) == 0 {
+			n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos,
+				Args: []parse.Node{parse.NewIdentifier(escapeFunc).SetPos(n.Pos)}})
+		}
+	case *parse.IfNode:
+		escapeActions(n.List)
+		escapeActions(n.ElseList)
+	case *parse.RangeNode:
+		escapeActions(n.List)
+		escapeActions(n.ElseList)
+	case *parse.WithNode:
+		escapeActions(n.List)
+		escapeActions(n.ElseList)
+	}
+}
+
+// mrkdwn escapes the three characters Slack's mrkdwn gives meaning to.
+var mrkdwn = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// chatEscape prints v as text/template would (pointers followed, nil as
+// "<nil>") and escapes it for mrkdwn.
+func chatEscape(v any) string {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		if _, ok := rv.Interface().(fmt.Stringer); ok {
+			break
+		}
+		if _, ok := rv.Interface().(error); ok {
+			break
+		}
+		rv = rv.Elem()
+	}
+	if rv.IsValid() {
+		v = rv.Interface()
+	}
+	return mrkdwn.Replace(fmt.Sprint(v))
 }
