@@ -43,7 +43,9 @@ type Config struct {
 	Lease          time.Duration `env:"NORMALIZER_INFLIGHT_LEASE" envDefault:"15s"`
 	OffsetsRefresh time.Duration `env:"NORMALIZER_OFFSETS_REFRESH" envDefault:"1s"`
 
-	OpsAddr         string        `env:"NORMALIZER_OPS_ADDR" envDefault:":9091"`
+	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default;
+	// containers set 0.0.0.0:9091 explicitly for their probes.
+	OpsAddr         string        `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9091"`
 	ShutdownTimeout time.Duration `env:"NORMALIZER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 }
 
