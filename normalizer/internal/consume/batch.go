@@ -16,10 +16,16 @@ import (
 type batch struct {
 	msgs  []kafka.Message
 	items []item
-	// ids and subj are per event, in raw order; subj indexes subjects.
-	ids      []string
+	// ids are the ids to check for dedup marks: first one per event, in raw
+	// order (events) of them, then one per dead part (deadPartID), in raw order.
+	// A repeatable event's id here is its unqualified one (see attempt).
+	ids    []string
+	events int
+	// subj is per event, in raw order; it indexes subjects.
 	subj     []int
 	subjects []string
+	// repeatable counts the events whose identity the state qualifies.
+	repeatable int
 	// parts are the raw partitions ("topic:partition") the batch holds.
 	parts []string
 	// size is the encoded bytes of every event, for one allocation per attempt.
@@ -35,11 +41,13 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 	b := &batch{msgs: recs, items: make([]item, len(recs)), start: c.now()}
 	subjIdx := map[string]int{}
 	partSeen := map[string]bool{}
+	var deadIDs []string
 	var buf []byte
 	for i, m := range recs {
 		rec := RawRecord(m)
 		outs, err := normalizeSafe(c.d.Normalize, rec)
-		it := item{msg: m, provider: rec.Provider, outs: outs, err: err}
+		it := item{msg: m, provider: rec.Provider, err: err}
+		it.outs, it.dead = splitDead(outs)
 		part := m.Topic + ":" + strconv.Itoa(m.Partition)
 		if !partSeen[part] {
 			partSeen[part] = true
@@ -49,47 +57,57 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 			// Encode first: an event that cannot be encoded (e.g. a time past year
 			// 9999) makes its whole record permanent, so it is dead-lettered instead of
 			// retrying the batch forever.
-			encs := make([]encodedEvent, len(outs))
+			encs := make([]encodedEvent, len(it.outs))
 			size := 0
-			for j := range outs {
+			for j := range it.outs {
 				if cap(buf)-len(buf) < 4<<10 {
 					buf = make([]byte, 0, max(256<<10, 1024*len(recs)))
 				}
-				enc, encErr := encodeEvent(buf, &outs[j].Event)
+				enc, encErr := encodeEvent(buf, &it.outs[j].Event)
 				if encErr != nil {
 					it.err = adapter.Permanent(ReasonEncodeFailed, "encoding canonical event: %v", encErr)
-					it.outs = nil
 					break
 				}
 				// Each event keeps its own slice of the chunk; the next one is
 				// appended after it.
 				buf = enc.json[len(enc.json):]
-				if n := recordSize(&outs[j].Event, enc); n > c.cfg.MaxEventBytes {
+				if n := recordSize(&it.outs[j].Event, enc); n > c.cfg.MaxEventBytes {
 					it.err = adapter.Permanent(ReasonEventTooLarge, "canonical event of %d bytes exceeds the %d-byte limit", n, c.cfg.MaxEventBytes)
-					it.outs = nil
 					break
 				}
 				encs[j] = enc
 				size += len(enc.json)
 			}
-			if it.err == nil {
+			if it.err != nil {
+				it.outs, it.dead = nil, nil
+			} else {
 				it.enc = encs
 				b.size += size
-				for j := range outs {
-					ev := &outs[j].Event
-					b.ids = append(b.ids, ev.ID)
-					si, ok := subjIdx[ev.Subject]
+				for j := range it.outs {
+					o := &it.outs[j]
+					b.ids = append(b.ids, o.Event.ID)
+					si, ok := subjIdx[o.Event.Subject]
 					if !ok {
 						si = len(b.subjects)
-						subjIdx[ev.Subject] = si
-						b.subjects = append(b.subjects, ev.Subject)
+						subjIdx[o.Event.Subject] = si
+						b.subjects = append(b.subjects, o.Event.Subject)
 					}
 					b.subj = append(b.subj, si)
+					if o.Repeatable {
+						b.repeatable++
+					}
+				}
+				for _, d := range it.dead {
+					deadIDs = append(deadIDs, deadPartID(rec, d))
 				}
 			}
+		} else {
+			it.outs, it.dead = nil, nil
 		}
 		b.items[i] = it
 	}
+	b.events = len(b.ids)
+	b.ids = append(b.ids, deadIDs...)
 	return b
 }
 

@@ -380,6 +380,7 @@ func (c *Consumer) record(items []item, out *outcome) {
 	for p, n := range out.unknown {
 		c.m.Unknown.WithLabelValues(p).Add(float64(n))
 	}
+	countDropped(c.m, items)
 	for r, n := range out.dlq {
 		c.m.DeadLettered.WithLabelValues(r).Add(float64(n))
 	}
@@ -391,7 +392,9 @@ func (c *Consumer) redis(ctx context.Context) (context.Context, context.CancelFu
 }
 
 // attempt runs the batch once: one Redis round trip (claim, dedup check, state
-// read; skipped when pre holds them), one Kafka write, and one Redis round trip
+// read; skipped when pre holds them), one more only when the batch holds
+// repeatable events (their qualified ids' dedup check, see decide), one Kafka
+// write, and one Redis round trip
 // (state, marks, release; plus next's claim and reads when next is set). On error
 // it names the failing step; the claims it may hold stay in Redis, so the next
 // attempt first recovers what this one might have produced.
@@ -412,15 +415,19 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 	}
 	seen, cur := bg.seen, bg.cur
 
-	now := c.now()
 	changed := map[string]*state.Shipment{}
-	inBatch := make(map[string]struct{}, len(b.ids))
+	dec, err := c.decide(ctx, b, seen, cur, changed)
+	if err != nil {
+		return nil, nil, "dedup_check", err
+	}
+	now := c.now()
+	emitted := make(map[string]struct{}, len(b.ids))
 	msgs := make([]kafka.Message, 0, len(b.ids)+4)
 	produced := make([]string, 0, len(b.ids))
 	// One allocation each for every record value and header of the attempt.
 	arena := make([]byte, 0, b.size+len(b.ids)*256)
 	headers := make([]kafka.Header, 0, len(b.ids)*canonicalHeaders)
-	n := 0
+	n, dn := 0, b.events
 	for _, it := range b.items {
 		if it.err != nil {
 			reason := adapter.ReasonOf(it.err)
@@ -432,23 +439,21 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 		}
 		for j := range it.outs {
 			o := &it.outs[j]
-			id, si := o.Event.ID, b.subj[n]
-			dup := seen[n]
+			id, dup, adv := dec.ids[n], dec.seen[n], dec.adv[n]
 			n++
-			// Every event is applied to the state, duplicates included: Apply is
-			// idempotent, and an event recovered from an abandoned claim was
-			// produced but its state never written.
-			next, adv := state.Apply(cur[si], &o.Event)
-			if next != cur[si] {
-				cur[si] = next
-				changed[o.Event.Subject] = next
-			}
-			if _, again := inBatch[id]; dup || again {
+			if _, again := emitted[id]; dup || again {
 				out.dups[o.Event.Data.Provider]++
 				continue
 			}
-			inBatch[id] = struct{}{}
+			emitted[id] = struct{}{}
 			o.Event.Data.Advances = adv
+			if o.Repeatable {
+				enc, err := withID(it.enc[j], &o.Event)
+				if err != nil {
+					return nil, nil, "encode", err
+				}
+				it.enc[j] = enc
+			}
 			var m kafka.Message
 			m, arena, headers = canonicalMessage(c.cfg.CanonicalTopic, o, it.enc[j], it.msg, arena, headers)
 			msgs = append(msgs, m)
@@ -461,6 +466,22 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 			if o.Event.Data.Status == shipment.StatusUnknown {
 				out.unknown[o.Event.Data.Provider]++
 			}
+		}
+		// A bad part dead-letters the raw record once (its id is marked with the
+		// events), while the body's other parts were emitted above.
+		for _, d := range it.dead {
+			id := b.ids[dn]
+			dup := seen[dn]
+			dn++
+			if _, again := emitted[id]; dup || again {
+				continue
+			}
+			emitted[id] = struct{}{}
+			produced = append(produced, id)
+			out.dlq[d.Reason]++
+			msgs = append(msgs, deadLetter(c.cfg.DLQTopic, c.cfg.Service, it.msg, d, now))
+			c.log.Warn("dead-lettering one part of a raw record", zap.String("source", source(it.msg)),
+				zap.String("provider", it.provider), zap.String("reason", d.Reason), zap.Error(d))
 		}
 	}
 

@@ -170,7 +170,8 @@ func TestIntegrationConsumer_olderEventAfterDeliveredDoesNotAdvance(t *testing.T
 	h.start(t, options{})
 	h.produceRaw(t, komerce("K-1", "Selesai", t0))
 	h.processed(t, 1)
-	// Komerce bodies carry no provider time, so the gateway's receive time orders them.
+	// A lifecycle event after a terminal one never advances (receive times
+	// are never compared; Komerce bodies carry no provider time).
 	h.produceRaw(t, komerce("K-1", "Dikirim", t0.Add(-time.Hour)), komerce("K-9", "Dikirim", t0))
 	h.processed(t, 3)
 

@@ -10,7 +10,9 @@
 //	→ produce → [MULTI write state, mark dedup, release claims EXEC] → commit
 //
 // Each bracket is one Redis round trip; the next batch's first bracket rides on
-// this batch's second one, after it. Mapping the next batch and committing the
+// this batch's second one, after it. A batch holding repeatable events (whose
+// identity the shipment state qualifies, see state.Arrive) checks their
+// qualified ids in one more round trip after the state read. Mapping the next batch and committing the
 // previous one overlap with the current batch's Redis and Kafka work.
 //
 // Any failure before the commit is transient (Kafka, Redis): the whole batch is

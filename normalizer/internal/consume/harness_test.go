@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
@@ -129,6 +130,32 @@ func (h *harness) processed(t *testing.T, n int) {
 		return testutil.ToFloat64(h.metrics.RecordsIn.WithLabelValues("komerce"))+
 			testutil.ToFloat64(h.metrics.RecordsIn.WithLabelValues("")) >= float64(n)
 	}, 90*time.Second, 20*time.Millisecond, "consumer did not process %d raw records", n)
+}
+
+// processedAll waits until the consumer committed n raw records of any provider.
+func (h *harness) processedAll(t *testing.T, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		sum := testutil.ToFloat64(h.metrics.RecordsIn.WithLabelValues(""))
+		for _, p := range adapter.Providers() {
+			sum += testutil.ToFloat64(h.metrics.RecordsIn.WithLabelValues(p))
+		}
+		return sum >= float64(n)
+	}, 90*time.Second, 20*time.Millisecond, "consumer did not process %d raw records", n)
+}
+
+// raw builds a raw record of provider as the gateway writes it.
+func raw(provider, key string, body []byte, receivedAt time.Time) kafka.Message {
+	return kafka.Message{
+		Key:   []byte(key),
+		Value: body,
+		Headers: []kafka.Header{
+			{Key: schemas.HeaderProvider, Value: []byte(provider)},
+			{Key: schemas.HeaderReceivedAt, Value: []byte(receivedAt.UTC().Format(time.RFC3339Nano))},
+			{Key: schemas.HeaderRequestID, Value: []byte("req-" + key)},
+			{Key: schemas.HeaderContentType, Value: []byte("application/json")},
+		},
+	}
 }
 
 // events reads the canonical topic, expecting n records, and decodes them.

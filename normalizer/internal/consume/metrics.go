@@ -11,6 +11,7 @@ type Metrics struct {
 	Duplicates     *prometheus.CounterVec
 	DeadLettered   *prometheus.CounterVec
 	Unknown        *prometheus.CounterVec
+	FieldsDropped  *prometheus.CounterVec
 	NotAdvancing   *prometheus.CounterVec
 	Retries        *prometheus.CounterVec
 	Recovered      prometheus.Counter
@@ -37,6 +38,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Unknown: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "normalizer_unknown_status_total", Help: "Events whose provider status maps to the canonical unknown status.",
 		}, []string{"provider"}),
+		FieldsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "normalizer_fields_dropped_total",
+			Help: "Non-essential fields left out of an event because their JSON type or value was unexpected, by provider (a registered name, else \"other\") and field.",
+		}, []string{"provider", "field"}),
 		NotAdvancing: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "normalizer_not_advancing_total", Help: "Events produced with data.advances=false (out of order or after a terminal state).",
 		}, []string{"provider"}),
@@ -59,7 +64,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.RecordsIn, m.EventsOut, m.Duplicates, m.DeadLettered, m.Unknown,
+		reg.MustRegister(m.RecordsIn, m.EventsOut, m.Duplicates, m.DeadLettered, m.Unknown, m.FieldsDropped,
 			m.NotAdvancing, m.Retries, m.Recovered, m.CommitFailures, m.BatchSeconds, m.BatchRecords)
 	}
 	return m

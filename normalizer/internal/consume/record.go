@@ -1,6 +1,8 @@
 package consume
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
+	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
 // ReasonAdapterPanic is the dead-letter reason when an adapter panicked on a record.
@@ -28,9 +31,41 @@ const ReasonEventTooLarge = "event_too_large"
 type item struct {
 	msg      kafka.Message
 	provider string
-	outs     []adapter.Output
-	enc      []encodedEvent // outs encoded, data.advances left open
-	err      error          // permanent: the record is dead-lettered
+	outs     []adapter.Output // the events (outputs without Dead)
+	enc      []encodedEvent   // outs encoded, data.advances left open
+	// dead are the parts of the body the adapter could not map (Output.Dead):
+	// each dead-letters the raw record once, beside the events of the others.
+	dead []*adapter.Error
+	err  error // permanent: the whole record is dead-lettered
+}
+
+// splitDead separates the events of a body from its dead parts.
+func splitDead(outs []adapter.Output) ([]adapter.Output, []*adapter.Error) {
+	var dead []*adapter.Error
+	for _, o := range outs {
+		if o.Dead != nil {
+			dead = append(dead, o.Dead)
+		}
+	}
+	if len(dead) == 0 {
+		return outs, nil
+	}
+	good := make([]adapter.Output, 0, len(outs)-len(dead))
+	for _, o := range outs {
+		if o.Dead == nil {
+			good = append(good, o)
+		}
+	}
+	return good, dead
+}
+
+// deadPartID identifies the dead letter of one bad part of a body: the same
+// bytes from the same provider with the same failure give the same id, which is
+// marked like an event id, so a re-delivered body does not dead-letter its bad
+// part again while the mark lives.
+func deadPartID(rec adapter.RawRecord, dead *adapter.Error) string {
+	sum := sha256.Sum256(rec.Body)
+	return shipment.EventID("dead|" + rec.Provider + "|" + hex.EncodeToString(sum[:]) + "|" + dead.Error())
 }
 
 // source renders "topic/partition/offset".
