@@ -178,8 +178,9 @@ func (b *Batch) Dead(raw kafka.Message, reason string, at time.Time) {
 }
 
 // Queue queues the batch's writes on pipe (inside the caller's MULTI, after the
-// writes they describe): per raw record one HSET and one EXPIRE, per shipment one
-// LPUSH, LTRIM and EXPIRE.
+// writes they describe): per raw record one HSET and one PEXPIRE, per shipment one
+// LPUSH, LTRIM and PEXPIRE. They go out as untyped commands (pipe.Do), whose
+// "QUEUED" answer inside MULTI is not misread as a typed reply.
 func (b *Batch) Queue(ctx context.Context, pipe redis.Pipeliner) {
 	if b == nil {
 		return
@@ -189,19 +190,20 @@ func (b *Batch) Queue(ctx context.Context, pipe redis.Pipeliner) {
 		p := b.recs[id]
 		meta, _ := json.Marshal(p.meta)
 		k := webhookKey(x.prefix, id)
-		pipe.HSet(ctx, k, append([]any{"m", meta}, p.fields...)...)
-		pipe.Expire(ctx, k, x.ttl)
+		pipe.Do(ctx, append([]any{"hset", k, "m", meta}, p.fields...)...)
+		pipe.Do(ctx, "pexpire", k, x.ttl.Milliseconds())
 	}
 	for _, s := range b.sOrd {
 		evs := b.ships[s]
-		vals := make([]any, len(evs))
-		for i, e := range evs {
-			vals[i] = e
-		}
 		k := shipmentKey(x.prefix, s)
-		pipe.LPush(ctx, k, vals...)
-		pipe.LTrim(ctx, k, 0, int64(x.recent-1))
-		pipe.Expire(ctx, k, x.ttl)
+		args := make([]any, 0, len(evs)+2)
+		args = append(args, "lpush", k)
+		for _, e := range evs {
+			args = append(args, e)
+		}
+		pipe.Do(ctx, args...)
+		pipe.Do(ctx, "ltrim", k, 0, x.recent-1)
+		pipe.Do(ctx, "pexpire", k, x.ttl.Milliseconds())
 	}
 }
 

@@ -389,8 +389,8 @@ func (r *Renormalizer) emit(ctx context.Context, part int, msgs []kafka.Message,
 	b.Queue(ctx, pipe)
 	if len(msgs) > 0 {
 		k := r.CheckpointKey()
-		pipe.HSet(ctx, k, strconv.Itoa(part), msgs[len(msgs)-1].Offset+1)
-		pipe.Expire(ctx, k, r.cfg.CheckpointTTL)
+		pipe.Do(ctx, "hset", k, strconv.Itoa(part), msgs[len(msgs)-1].Offset+1)
+		pipe.Do(ctx, "pexpire", k, r.cfg.CheckpointTTL.Milliseconds())
 	}
 	exec := pipe.Do(ctx, "exec")
 	_, _ = pipe.Exec(ctx)
