@@ -35,10 +35,12 @@ var identityPaths = map[string]map[string]bool{
 // containerPaths are identity paths that hold other fields, not an id or status.
 var containerPaths = set("data", "data[]", "packages", "packages[]", "drops", "drops[]", "dropIds", "[]")
 
+// set builds a path set; keys are lower case, since JSON keys match fields
+// case-insensitively ("pACkAges" is packages).
 func set(vals ...string) map[string]bool {
 	m := make(map[string]bool, len(vals))
 	for _, v := range vals {
-		m[v] = true
+		m[strings.ToLower(v)] = true
 	}
 	return m
 }
@@ -46,7 +48,7 @@ func set(vals ...string) map[string]bool {
 // jsonPath is a location in a decoded JSON document: string keys and int indexes.
 type jsonPath []any
 
-// name renders p as an identityPaths key ("data[].order_id").
+// name renders p as an identityPaths key ("data[].order_id"), in lower case.
 func (p jsonPath) name() string {
 	var b strings.Builder
 	for _, s := range p {
@@ -55,7 +57,7 @@ func (p jsonPath) name() string {
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
-			b.WriteString(s)
+			b.WriteString(strings.ToLower(s))
 		case int:
 			b.WriteString("[]")
 		}
