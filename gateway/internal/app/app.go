@@ -187,8 +187,9 @@ func (a *App) OpsAddr() string { return a.ops.Addr() }
 
 // Run serves until ctx ends, then shuts down in order, each step under a fresh
 // ShutdownTimeout: readiness off, HTTP drain (in-flight requests finish and are
-// durable), forwarder stop, writer flush/close, spool close (spooled records
-// stay on disk for the next start).
+// durable), spool drain to Kafka while Kafka is reachable (drainSpool),
+// forwarder stop, writer flush/close, spool close (what is still spooled stays
+// on disk for the next start).
 func (a *App) Run(ctx context.Context) error {
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopOps()
@@ -240,6 +241,7 @@ func (a *App) Run(ctx context.Context) error {
 		_ = a.echo.Close()
 	}
 	cancel()
+	a.drainSpool()
 	stopFwd()
 	fwdDone.Wait()
 	a.closeStores()
@@ -247,6 +249,49 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Wait()
 	a.log.Info("gateway stopped")
 	return runErr
+}
+
+// drainStall is how long drainSpool waits without the forwarder making
+// progress before it decides Kafka is not reachable. It covers the
+// forwarder's longest retry backoff (5 s) plus a produce round trip.
+const drainStall = 10 * time.Second
+
+// drainSpool keeps the forwarder sending the spool to Kafka after the HTTP
+// drain (no new records arrive any more), until the spool is empty, or
+// nothing was forwarded for drainStall (Kafka unreachable), or
+// ShutdownTimeout passed. What is left stays on disk, fsynced, for the next
+// start on the same volume. In Kubernetes a pod removed by a scale-in thus
+// hands its spool to Kafka before it goes, whenever Kafka is up.
+func (a *App) drainSpool() {
+	if a.spool == nil {
+		return
+	}
+	st := a.spool.Stats()
+	if st.Records == 0 {
+		return
+	}
+	a.log.Info("shutting down: draining the spool to kafka", zap.Int64("records", st.Records))
+	deadline := time.Now().Add(a.cfg.ShutdownTimeout)
+	last, progress := st.Records, time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		n := a.spool.Stats().Records
+		switch {
+		case n == 0:
+			a.log.Info("spool drained")
+			return
+		case n < last:
+			last, progress = n, time.Now()
+		case time.Since(progress) > drainStall:
+			a.log.Warn("kafka not reachable; spooled records stay on disk for the next start", zap.Int64("records", n))
+			return
+		}
+		if time.Now().After(deadline) {
+			a.log.Warn("spool not drained within the shutdown timeout; the rest stays on disk for the next start", zap.Int64("records", n))
+			return
+		}
+	}
 }
 
 // newProducer builds the raw topic's producer (publish.Producer: acks=all,
