@@ -2,8 +2,8 @@
 // canonical shipment-status events (README.md). Subcommands:
 //
 //	normalizer [run]                                   run the service (config from the environment)
-//	normalizer normalize --provider NAME [--received-at RFC3339] [FILE]
-//	                                                   dry-run one payload, no Kafka or Redis
+//	normalizer normalize --provider NAME [--received-at RFC3339] [FILE...]
+//	                                                   dry-run a sequence of payloads (files, or NDJSON on stdin), no Kafka or Redis
 //	normalizer redrive [--reason R] [--provider P] [--since T] [--until T] [--dry-run]
 //	normalizer renormalize --since T [--until T] [--provider P] [--dry-run]
 //	normalizer lookup shipment PROVIDER ID | lookup webhook REQUEST_ID [--raw] [--dispatch]

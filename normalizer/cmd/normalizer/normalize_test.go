@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/courierhook/pipeline/normalizer/internal/state/statetest"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -49,6 +53,85 @@ func TestNormalize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNormalize_sequence replays Komerce NDJSON on stdin with the service's
+// identity and state rules: the re-delivered Dikirim is dropped as a duplicate,
+// the Dikirim after Gagal Kirim is a new event, the late Dijemput does not move
+// the shipment back, and the final state is printed on stderr.
+func TestNormalize_sequence(t *testing.T) {
+	in := strings.Join([]string{
+		`{"order_no":"K1","cnote":"C1","status":"Dikirim"}`,
+		`{"order_no":"K1","cnote":"C1","status":"Dikirim"}`,
+		`{"order_no":"K1","cnote":"C1","status":"Gagal Kirim"}`,
+		`{"order_no":"K1","cnote":"C1","status":"Dikirim"}`,
+		`{"order_no":"K1","cnote":"C1","status":"Dijemput"}`,
+		`{"order_no":"K1","cnote":"C1","status":"Selesai"}`,
+	}, "\n")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"normalize", "--provider", "komerce", "--received-at", "2026-01-02T03:04:05Z"},
+		strings.NewReader(in), &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	evs := decodeEvents(t, stdout.String())
+	var got []string
+	ids := map[string]bool{}
+	for _, ev := range evs {
+		got = append(got, fmt.Sprintf("%s/%v", ev.Data.Status, ev.Data.Advances))
+		ids[ev.ID] = true
+	}
+	assert.Equal(t, []string{"in_transit/true", "delivery_failed/true", "in_transit/false", "picked_up/false", "delivered/true"}, got)
+	assert.Len(t, ids, 5)
+	assert.Equal(t, 1, strings.Count(stderr.String(), "duplicate of an event already emitted"), stderr.String())
+	assert.Contains(t, stderr.String(), "final komerce:K1: delivered (delivered.to_recipient) terminal=true")
+}
+
+// TestNormalize_filesInOrder is issue 11's KiriminAja sequence as three files:
+// shipped, a problem stamped later, the delivery stamped earlier: every event
+// advances and the shipment ends delivered.
+func TestNormalize_filesInOrder(t *testing.T) {
+	var files []string
+	for _, lc := range statetest.Lifecycles(t, "") {
+		if lc.Name != "kiriminaja express: exception then delivered" {
+			continue
+		}
+		for i, s := range lc.Steps {
+			f := filepath.Join(t.TempDir(), fmt.Sprintf("%d.json", i))
+			require.NoError(t, os.WriteFile(f, s.Body, 0o600))
+			files = append(files, f)
+		}
+	}
+	require.Len(t, files, 3)
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), append([]string{"normalize", "--provider", "kiriminaja"}, files...), nil, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	evs := decodeEvents(t, stdout.String())
+	require.Len(t, evs, 3)
+	for _, ev := range evs {
+		assert.True(t, ev.Data.Advances, "%s", ev.Data.Status)
+	}
+	assert.Equal(t, shipment.StatusDelivered, evs[2].Data.Status)
+	assert.Contains(t, stderr.String(), "final kiriminaja:KA-PROBLEM: delivered")
+	assert.Contains(t, stderr.String(), "terminal=true")
+}
+
+func TestNormalize_prettyBodyOnStdin(t *testing.T) {
+	body, err := os.ReadFile("../../internal/adapter/testdata/kiriminaja/seed_instant_finished.json")
+	require.NoError(t, err)
+	require.Contains(t, string(bytes.TrimSpace(body)), "\n", "the fixture spans several lines")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"normalize", "--provider", "kiriminaja"}, bytes.NewReader(body), &stdout, &stderr), stderr.String())
+	assert.Len(t, decodeEvents(t, stdout.String()), 1)
+}
+
+func decodeEvents(t *testing.T, out string) []shipment.Event {
+	t.Helper()
+	var evs []shipment.Event
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev shipment.Event
+		require.NoError(t, json.Unmarshal([]byte(l), &ev), l)
+		evs = append(evs, ev)
+	}
+	return evs
 }
 
 func TestNormalize_receivedAtIsUsed(t *testing.T) {
