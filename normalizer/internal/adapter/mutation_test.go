@@ -235,4 +235,3 @@ func FuzzTypeMutation(f *testing.F) {
 		checkMutation(t, provider, body, paths[int(field)%len(paths)], int(kind)%len(mutationValues))
 	})
 }
-
