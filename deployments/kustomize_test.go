@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,11 +52,24 @@ type (
 			MountPath string `json:"mountPath"`
 		} `json:"volumeMounts"`
 	}
+	// deployment is a Deployment or a StatefulSet (the gateway): the parts
+	// both share, plus the StatefulSet's claims.
 	deployment struct {
 		Metadata struct{ Name, Namespace string } `json:"metadata"`
 		Spec     struct {
-			Replicas *int `json:"replicas"`
-			Selector struct {
+			Replicas             *int   `json:"replicas"`
+			ServiceName          string `json:"serviceName"`
+			VolumeClaimTemplates []struct {
+				Metadata struct{ Name string } `json:"metadata"`
+				Spec     struct {
+					AccessModes []string `json:"accessModes"`
+					Resources   struct {
+						Requests map[string]string `json:"requests"`
+					} `json:"resources"`
+				} `json:"spec"`
+			} `json:"volumeClaimTemplates"`
+			PVCRetention *struct{ WhenScaled, WhenDeleted string } `json:"persistentVolumeClaimRetentionPolicy"`
+			Selector     struct {
 				MatchLabels map[string]string `json:"matchLabels"`
 			} `json:"selector"`
 			Template struct {
@@ -63,8 +77,9 @@ type (
 					Labels map[string]string `json:"labels"`
 				} `json:"metadata"`
 				Spec struct {
-					Containers []container `json:"containers"`
-					Volumes    []struct {
+					TerminationGracePeriodSeconds int         `json:"terminationGracePeriodSeconds"`
+					Containers                    []container `json:"containers"`
+					Volumes                       []struct {
 						Name      string                 `json:"name"`
 						EmptyDir  *struct{}              `json:"emptyDir"`
 						ConfigMap *struct{ Name string } `json:"configMap"`
@@ -104,7 +119,27 @@ type (
 	configMap struct {
 		Data map[string]string `json:"data"`
 	}
+	service struct {
+		Spec struct {
+			ClusterIP string            `json:"clusterIP"`
+			Selector  map[string]string `json:"selector"`
+			Ports     []struct {
+				Name       string `json:"name"`
+				Port       int    `json:"port"`
+				TargetPort any    `json:"targetPort"`
+			} `json:"ports"`
+		} `json:"spec"`
+	}
 )
+
+// workloadKind is the kind each service runs as: the gateway is a StatefulSet
+// (a spool volume per pod), the consumers are Deployments.
+func workloadKind(name string) string {
+	if name == "gateway" {
+		return "StatefulSet"
+	}
+	return "Deployment"
+}
 
 // rendered is the example overlay rendered by kustomize, indexed by kind/name.
 type rendered struct {
@@ -192,7 +227,7 @@ func TestKustomize_Deployments(t *testing.T) {
 	for _, name := range Services {
 		t.Run(name, func(t *testing.T) {
 			var d deployment
-			r.get(t, "Deployment", name, &d)
+			r.get(t, workloadKind(name), name, &d)
 			assert.Nil(t, d.Spec.Replicas, "the autoscaler owns the replica count")
 			for k, v := range d.Spec.Selector.MatchLabels {
 				assert.Equal(t, v, d.Spec.Template.Metadata.Labels[k], "selector matches the pod labels")
@@ -201,9 +236,12 @@ func TestKustomize_Deployments(t *testing.T) {
 			c := d.Spec.Template.Spec.Containers[0]
 			assert.Equal(t, "ghcr.io/example/courierhook-"+name+":0.1.0", c.Image, "overlay image")
 
-			// Probes hit the ops server on the port its *_OPS_ADDR binds.
-			_, opsPort, err := net.SplitHostPort(c.env(strings.ToUpper(name) + "_OPS_ADDR"))
+			// Probes hit the ops server on the port its *_OPS_ADDR binds; the
+			// pod binds it on every interface explicitly (the default is
+			// loopback, which the kubelet cannot reach).
+			opsHost, opsPort, err := net.SplitHostPort(c.env(strings.ToUpper(name) + "_OPS_ADDR"))
 			require.NoError(t, err)
+			assert.Equal(t, "0.0.0.0", opsHost, "probes reach the ops server on the pod IP")
 			assert.Equal(t, opsPort, strconv.Itoa(c.port("ops")))
 			require.NotNil(t, c.LivenessProbe, "liveness probe")
 			require.NotNil(t, c.ReadinessProbe, "readiness probe")
@@ -235,7 +273,7 @@ func TestKustomize_Deployments(t *testing.T) {
 	}
 
 	var gw deployment
-	r.get(t, "Deployment", "gateway", &gw)
+	r.get(t, "StatefulSet", "gateway", &gw)
 	secretName := r.named(t, "Secret", "gateway-providers-")
 	var secretRef bool
 	for _, ef := range gw.Spec.Template.Spec.Containers[0].EnvFrom {
@@ -257,7 +295,7 @@ func TestKustomize_Deployments(t *testing.T) {
 	assert.True(t, mounted, "the spool directory %q is a volume", spool)
 
 	var disp deployment
-	r.get(t, "Deployment", "dispatcher", &disp)
+	r.get(t, workloadKind("dispatcher"), "dispatcher", &disp)
 	routesCM := r.named(t, "ConfigMap", "dispatcher-routes-")
 	var routes configMap
 	r.get(t, "ConfigMap", routesCM, &routes)
@@ -275,7 +313,7 @@ func TestKustomize_Availability(t *testing.T) {
 	r := renderOverlay(t)
 	for _, name := range Services {
 		var d deployment
-		r.get(t, "Deployment", name, &d)
+		r.get(t, workloadKind(name), name, &d)
 		var p pdb
 		r.get(t, "PodDisruptionBudget", name, &p)
 		assert.True(t, p.Spec.MaxUnavailable != nil || p.Spec.MinAvailable != nil, "%s PDB sets a budget", name)
@@ -289,7 +327,7 @@ func TestKustomize_Autoscaling(t *testing.T) {
 
 	var h hpa
 	r.get(t, "HorizontalPodAutoscaler", "gateway", &h)
-	assert.Equal(t, "Deployment", h.Spec.ScaleTargetRef.Kind)
+	assert.Equal(t, "StatefulSet", h.Spec.ScaleTargetRef.Kind)
 	assert.Equal(t, "gateway", h.Spec.ScaleTargetRef.Name)
 	assert.GreaterOrEqual(t, h.Spec.MinReplicas, 2, "no single gateway pod")
 	assert.Equal(t, 20, h.Spec.MaxReplicas, "overlay patch applied")
@@ -321,10 +359,93 @@ func TestKustomize_Autoscaling(t *testing.T) {
 			// The trigger watches the group the service really joins: its default,
 			// and what the Deployment sets.
 			var d deployment
-			r.get(t, "Deployment", name, &d)
+			r.get(t, workloadKind(name), name, &d)
 			def := envDefault(t, goSource(t, root, name), tc.groupVar)
 			assert.Equal(t, def, tr.Metadata["consumerGroup"], "%s default", tc.groupVar)
 			assert.Equal(t, def, d.Spec.Template.Spec.Containers[0].env(tc.groupVar))
 		})
+	}
+}
+
+// Finding (issue 13, medium): the gateway's spool was an emptyDir, so a pod
+// removed while Kafka was down lost webhooks it had acknowledged. The durable
+// option is the default: a StatefulSet with a claim per pod, kept on scale-in,
+// and a grace period that covers the HTTP drain plus the spool drain.
+func TestKustomize_GatewaySpoolIsDurable(t *testing.T) {
+	root := repoRoot(t)
+	r := renderOverlay(t)
+	for _, res := range r.rm.Resources() {
+		assert.False(t, res.GetKind() == "Deployment" && res.GetName() == "gateway", "the gateway is not a Deployment")
+	}
+	var gw deployment
+	r.get(t, "StatefulSet", "gateway", &gw)
+	c := gw.Spec.Template.Spec.Containers[0]
+	spoolDir := c.env("GATEWAY_SPOOL_DIR")
+	require.NotEmpty(t, spoolDir)
+	var volume string
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == spoolDir {
+			volume = m.Name
+		}
+	}
+	require.NotEmpty(t, volume, "the spool directory is mounted")
+	for _, v := range gw.Spec.Template.Spec.Volumes {
+		assert.NotEqual(t, volume, v.Name, "the spool is not a pod volume (emptyDir dies with the pod)")
+	}
+	var claimed bool
+	for _, vct := range gw.Spec.VolumeClaimTemplates {
+		if vct.Metadata.Name == volume {
+			claimed = true
+			assert.Contains(t, vct.Spec.AccessModes, "ReadWriteOnce")
+			assert.NotEmpty(t, vct.Spec.Resources.Requests["storage"])
+		}
+	}
+	assert.True(t, claimed, "the spool volume %q is a PersistentVolumeClaim per pod", volume)
+	require.NotNil(t, gw.Spec.PVCRetention)
+	assert.Equal(t, "Retain", gw.Spec.PVCRetention.WhenScaled, "scale-in keeps a removed pod's spool")
+	assert.Equal(t, "Retain", gw.Spec.PVCRetention.WhenDeleted)
+	var governing service
+	r.get(t, "Service", gw.Spec.ServiceName, &governing)
+	assert.Equal(t, "None", governing.Spec.ClusterIP, "the governing Service is headless")
+
+	shutdown, err := time.ParseDuration(envDefault(t, goSource(t, root, "gateway"), "GATEWAY_SHUTDOWN_TIMEOUT"))
+	require.NoError(t, err)
+	// preStop pause + HTTP drain + spool drain, each step up to the timeout.
+	assert.GreaterOrEqual(t, time.Duration(gw.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second, 5*time.Second+2*shutdown)
+}
+
+// Finding (issue 13, low): the ops endpoints were on the gateway's Service
+// beside the webhook port. Each service's ops port has its own Service; the
+// webhook Service carries only webhooks.
+func TestKustomize_OpsHaveTheirOwnService(t *testing.T) {
+	r := renderOverlay(t)
+	var web service
+	r.get(t, "Service", "gateway", &web)
+	require.NotEmpty(t, web.Spec.Ports)
+	for _, p := range web.Spec.Ports {
+		assert.NotEqual(t, "ops", p.TargetPort, "the webhook Service exposes no ops port")
+		assert.NotEqual(t, 9091, p.Port)
+	}
+	for _, name := range Services {
+		var d deployment
+		r.get(t, workloadKind(name), name, &d)
+		var ops service
+		r.get(t, "Service", name+"-ops", &ops)
+		assert.Equal(t, d.Spec.Selector.MatchLabels, ops.Spec.Selector, "%s-ops selects the pods", name)
+		require.Len(t, ops.Spec.Ports, 1)
+		assert.Equal(t, "ops", ops.Spec.Ports[0].TargetPort)
+		assert.Equal(t, d.Spec.Template.Spec.Containers[0].port("ops"), ops.Spec.Ports[0].Port)
+	}
+}
+
+// Finding (issue 13, low): the ops listeners bound every interface by default.
+// Each service's own default is loopback; only the containers open it.
+func TestOpsAddrDefaultsAreLoopback(t *testing.T) {
+	root := repoRoot(t)
+	for _, name := range Services {
+		def := envDefault(t, goSource(t, root, name), strings.ToUpper(name)+"_OPS_ADDR")
+		host, _, err := net.SplitHostPort(def)
+		require.NoError(t, err, "%s default %q", name, def)
+		assert.Equal(t, "127.0.0.1", host, "%s_OPS_ADDR default", strings.ToUpper(name))
 	}
 }
