@@ -16,7 +16,9 @@ import (
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
+	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
+	"github.com/courierhook/pipeline/normalizer/internal/unknowns"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/platform/ops"
@@ -49,9 +51,9 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	if cfg.CreateTopics {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := broker.EnsureTopics(tctx, cfg.Kafka.Brokers,
-			broker.TopicSpec{Name: cfg.RawTopic, Partitions: cfg.TopicPartitions},
+			broker.TopicSpec{Name: cfg.RawTopic, Partitions: cfg.TopicPartitions, Config: cfg.Kafka.RepairTopicConfig()},
 			broker.TopicSpec{Name: cfg.CanonicalTopic, Partitions: cfg.TopicPartitions},
-			broker.TopicSpec{Name: cfg.DLQTopic, Partitions: cfg.TopicPartitions})
+			broker.TopicSpec{Name: cfg.DLQTopic, Partitions: cfg.TopicPartitions, Config: cfg.Kafka.RepairTopicConfig()})
 		cancel()
 		if err != nil {
 			return nil, err
@@ -105,6 +107,8 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		Recovery: scanner,
 		Metrics:  metrics,
 		Log:      log,
+		Index:    lookup.NewIndex(cfg.RedisPrefix, cfg.StateTTL, cfg.Repair.LookupRecent),
+		Unknowns: unknowns.New(srv.Registry(), cfg.Repair.UnknownTopN, log),
 	})
 	if err != nil {
 		_ = reader.Close()
@@ -118,6 +122,12 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		return nil, err
 	})
 	srv.AddCheck("redis", func(ctx context.Context) (any, error) { return nil, rdb.Ping(ctx).Err() })
+	if err := mountLookup(srv, cfg, rdb, log); err != nil {
+		_ = reader.Close()
+		_ = writer.Close()
+		_ = rdb.Close()
+		return nil, err
+	}
 	if err := srv.Listen(); err != nil {
 		_ = reader.Close()
 		_ = writer.Close()

@@ -47,6 +47,8 @@ type Config struct {
 	// containers set 0.0.0.0:9091 explicitly for their probes.
 	OpsAddr         string        `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9091"`
 	ShutdownTimeout time.Duration `env:"NORMALIZER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+
+	Repair RepairConfig
 }
 
 // Validate checks the values env parsing cannot.
@@ -69,5 +71,6 @@ func (c *Config) Validate() error {
 		config.Check(c.Lease > 2*c.WriteTimeout, "NORMALIZER_INFLIGHT_LEASE", "more than twice NORMALIZER_WRITE_TIMEOUT"),
 		config.Check(c.OffsetsRefresh > 0 && c.OffsetsRefresh < c.Lease, "NORMALIZER_OFFSETS_REFRESH", "> 0 and < the lease"),
 		config.Check(c.ShutdownTimeout > 0, "NORMALIZER_SHUTDOWN_TIMEOUT", "> 0"),
+		c.Repair.validate(),
 	)
 }

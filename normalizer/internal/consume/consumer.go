@@ -13,7 +13,9 @@ import (
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
+	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
+	"github.com/courierhook/pipeline/normalizer/internal/unknowns"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
@@ -56,8 +58,13 @@ type Deps struct {
 	Claims    Claims
 	Recovery  Recovery
 	Normalize NormalizeFunc // nil: adapter.Normalize
-	Metrics   *Metrics      // nil: unregistered metrics
-	Log       *zap.Logger
+	// Index, when set, records each raw record's events or dead-letter reason for
+	// the lookup API, in the same MULTI as the state and marks.
+	Index *lookup.Index
+	// Unknowns, when set, counts unknown statuses by provider status value.
+	Unknowns *unknowns.Tracker
+	Metrics  *Metrics // nil: unregistered metrics
+	Log      *zap.Logger
 }
 
 // Consumer is the normalizer's consume → produce → commit loop.
@@ -304,6 +311,7 @@ type outcome struct {
 	byStatus                              map[[2]string]int
 	dlq                                   map[string]int
 	recovered                             int
+	unknownValues                         [][2]string // provider, provider status
 }
 
 func newOutcome() *outcome {
@@ -380,6 +388,9 @@ func (c *Consumer) record(items []item, out *outcome) {
 	for p, n := range out.unknown {
 		c.m.Unknown.WithLabelValues(p).Add(float64(n))
 	}
+	for _, v := range out.unknownValues {
+		c.d.Unknowns.Observe(v[0], v[1])
+	}
 	countDropped(c.m, items)
 	for r, n := range out.dlq {
 		c.m.DeadLettered.WithLabelValues(r).Add(float64(n))
@@ -428,10 +439,12 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 	arena := make([]byte, 0, b.size+len(b.ids)*256)
 	headers := make([]kafka.Header, 0, len(b.ids)*canonicalHeaders)
 	n, dn := 0, b.events
+	ix := c.d.Index.Batch()
 	for _, it := range b.items {
 		if it.err != nil {
 			reason := adapter.ReasonOf(it.err)
 			out.dlq[reason]++
+			ix.Dead(it.msg, reason, now)
 			msgs = append(msgs, deadLetter(c.cfg.DLQTopic, c.cfg.Service, it.msg, it.err, now))
 			c.log.Warn("dead-lettering raw record", zap.String("source", source(it.msg)),
 				zap.String("provider", it.provider), zap.String("reason", reason))
@@ -458,6 +471,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 			m, arena, headers = canonicalMessage(c.cfg.CanonicalTopic, o, it.enc[j], it.msg, arena, headers)
 			msgs = append(msgs, m)
 			produced = append(produced, id)
+			ix.Event(it.msg, &o.Event)
 			out.produced[o.Event.Data.Provider]++
 			out.byStatus[[2]string{o.Event.Data.Provider, string(o.Event.Data.Status)}]++
 			if !adv {
@@ -465,6 +479,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 			}
 			if o.Event.Data.Status == shipment.StatusUnknown {
 				out.unknown[o.Event.Data.Provider]++
+				out.unknownValues = append(out.unknownValues, [2]string{o.Event.Data.Provider, o.Event.Data.ProviderStatus})
 			}
 		}
 		// A bad part dead-letters the raw record once (its id is marked with the
@@ -479,6 +494,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 			emitted[id] = struct{}{}
 			produced = append(produced, id)
 			out.dlq[d.Reason]++
+			ix.Dead(it.msg, d.Reason, now)
 			msgs = append(msgs, deadLetter(c.cfg.DLQTopic, c.cfg.Service, it.msg, d, now))
 			c.log.Warn("dead-lettering one part of a raw record", zap.String("source", source(it.msg)),
 				zap.String("provider", it.provider), zap.String("reason", d.Reason), zap.Error(d))
@@ -504,6 +520,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 		return nil, nil, "state_write", err
 	}
 	c.d.Dedup.MarkIn(rctx, pipe, produced)
+	ix.Queue(rctx, pipe)
 	c.d.Claims.ReleaseIn(rctx, pipe, bg.held)
 	exec := pipe.Do(rctx, "exec")
 	var nextRes func() (begun, inflight.Result, string, error)
