@@ -97,9 +97,11 @@ func (a *App) ensureTopics(ctx context.Context) error {
 		return nil
 	}
 	var specs []broker.TopicSpec
-	for _, t := range append(a.tiers.Topics(), a.cfg.DLQTopic) {
+	for _, t := range a.tiers.Topics() {
 		specs = append(specs, broker.TopicSpec{Name: t, Partitions: a.cfg.TopicPartitions})
 	}
+	// The DLQ keeps the repair retention (KAFKA_REPAIR_RETENTION), like the raw topics.
+	specs = append(specs, broker.TopicSpec{Name: a.cfg.DLQTopic, Partitions: a.cfg.TopicPartitions, Config: a.cfg.Kafka.RepairTopicConfig()})
 	for _, s := range a.routes.Sinks {
 		if s.Kind == route.KindKafka {
 			specs = append(specs, broker.TopicSpec{Name: s.Topic, Partitions: a.cfg.TopicPartitions})

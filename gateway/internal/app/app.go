@@ -217,7 +217,7 @@ func (a *App) Run(ctx context.Context) error {
 		// Create the raw topic before taking traffic, so the first writes do not
 		// fail on a missing topic; a broker that is down is covered by the spool.
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := broker.EnsureTopics(tctx, a.cfg.Broker.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions}); err != nil {
+		if err := broker.EnsureTopics(tctx, a.cfg.Broker.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions, Config: a.cfg.Broker.RepairTopicConfig()}); err != nil {
 			a.log.Warn("could not ensure the raw topic exists (kafka down?); requests spool until it is back", zap.Error(err))
 		}
 		cancel()
