@@ -171,3 +171,20 @@ func TestPrometheusAlerts(t *testing.T) {
 		}
 	}
 }
+
+// TestObservability_repairAndUnknownValues keeps issue 12's item 6 true: the
+// dashboard and the alert rules cover the unknown-status values and the
+// redrive/renormalize progress.
+func TestObservability_repairAndUnknownValues(t *testing.T) {
+	root := repoRoot(t)
+	dash, err := os.ReadFile(filepath.Join(root, "deployments", "grafana", "courierhook.json"))
+	require.NoError(t, err)
+	alerts, err := os.ReadFile(filepath.Join(root, "deployments", "prometheus", "alerts.yml"))
+	require.NoError(t, err)
+	for _, m := range []string{"normalizer_unknown_status_values_total", "normalizer_repair_records",
+		"normalizer_repair_running", "normalizer_repair_last_update_timestamp_seconds"} {
+		assert.Contains(t, string(dash), m, "dashboard")
+		assert.Contains(t, string(alerts), m, "alerts")
+	}
+	assert.Contains(t, string(alerts), "normalizer redrive", "the dead-letter alert names the tool")
+}

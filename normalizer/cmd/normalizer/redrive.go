@@ -58,9 +58,15 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 		return fields("read", n.Read, "selected", n.Selected, verb, max(n.Redriven, n.NowMapped*boolInt(*dry)),
 			"now_mapped", n.NowMapped, "still_dead", n.StillDead, "already_redriven", n.Done, "skipped_redriven", n.SkippedRedriven)
 	}
-	r.Progress = func(n repair.RedriveCounts) { p.show(line(n), false) }
+	publish := func(n repair.RedriveCounts, running bool) {
+		if !*dry {
+			repair.PublishProgress(ctx, env.rdb, env.cfg.RedisPrefix, repair.CommandRedrive, n.Map(), running)
+		}
+	}
+	r.Progress = func(n repair.RedriveCounts) { p.show(line(n), false); publish(n, true) }
 	n, err := r.Run(ctx)
 	p.show(line(n), true)
+	publish(n, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "redrive stopped:", err)
 		return 1

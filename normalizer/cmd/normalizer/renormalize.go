@@ -68,9 +68,15 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 		return fields("read", n.Read, "unchanged", n.Unchanged, verb, n.Corrected, "no_index", n.NoIndex,
 			"dead", n.Dead, "unmatched", n.Unmatched, "already_corrected", n.AlreadyCorrected, "other_provider", n.Skipped)
 	}
-	r.Progress = func(n repair.RenormalizeCounts) { p.show(line(n), false) }
+	publish := func(n repair.RenormalizeCounts, running bool) {
+		if !*dry {
+			repair.PublishProgress(ctx, env.rdb, cfg.RedisPrefix, repair.CommandRenormalize, n.Map(), running)
+		}
+	}
+	r.Progress = func(n repair.RenormalizeCounts) { p.show(line(n), false); publish(n, true) }
 	n, err := r.Run(ctx)
 	p.show(line(n), true)
+	publish(n, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "renormalize stopped (run it again to resume):", err)
 		return 1

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/courierhook/pipeline/normalizer/internal/lookup"
+	"github.com/courierhook/pipeline/normalizer/internal/repair"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/platform/ops"
@@ -47,9 +48,11 @@ func (c *RepairConfig) validate() error {
 	)
 }
 
-// mountLookup adds the lookup API to the ops listener as cfg.Repair.Lookup says.
+// mountLookup adds the lookup API to the ops listener as cfg.Repair.Lookup says,
+// and the repair commands' progress to its metrics.
 func mountLookup(srv *ops.Server, cfg Config, rdb redis.UniversalClient, log *zap.Logger) error {
 	rc := cfg.Repair
+	srv.Registry().MustRegister(repair.NewProgressCollector(rdb, cfg.RedisPrefix))
 	exposed := lookup.CheckExposure(cfg.OpsAddr, rc.LookupToken)
 	switch {
 	case rc.Lookup == "off":
