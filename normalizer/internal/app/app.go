@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		BatchSize: cfg.BatchSize, Linger: cfg.BatchLinger,
 		RetryMin: cfg.RetryMin, RetryMax: cfg.RetryMax, RedisTimeout: cfg.RedisTimeout,
 		Lease: cfg.Lease, DrainTimeout: cfg.ShutdownTimeout, Service: "normalizer",
+		RedeliveryWindow: cfg.RedeliveryWindow,
 	}, consume.Deps{
 		Fetcher:  reader,
 		Redis:    rdb,

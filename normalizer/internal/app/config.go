@@ -32,6 +32,8 @@ type Config struct {
 
 	DedupTTL time.Duration `env:"NORMALIZER_DEDUP_TTL" envDefault:"168h"`
 	StateTTL time.Duration `env:"NORMALIZER_STATE_TTL" envDefault:"720h"`
+	// RedeliveryWindow: see consume.Config.RedeliveryWindow.
+	RedeliveryWindow time.Duration `env:"NORMALIZER_REDELIVERY_WINDOW" envDefault:"10m"`
 
 	BatchSize    int           `env:"NORMALIZER_BATCH_SIZE" envDefault:"1000"`
 	BatchLinger  time.Duration `env:"NORMALIZER_BATCH_LINGER" envDefault:"5ms"`
@@ -63,6 +65,7 @@ func (c *Config) Validate() error {
 		config.Check(c.RedisAddr != "", "REDIS_ADDR", "host:port"),
 		config.Check(c.RedisTimeout > 0, "NORMALIZER_REDIS_TIMEOUT", "> 0"),
 		config.Check(c.DedupTTL >= time.Minute, "NORMALIZER_DEDUP_TTL", ">= 1m"),
+		config.Check(c.RedeliveryWindow > 0 && c.RedeliveryWindow <= c.DedupTTL, "NORMALIZER_REDELIVERY_WINDOW", "> 0 and <= NORMALIZER_DEDUP_TTL"),
 		config.Check(c.StateTTL >= time.Minute, "NORMALIZER_STATE_TTL", ">= 1m"),
 		config.Check(c.BatchSize >= 1 && c.BatchSize <= 100000, "NORMALIZER_BATCH_SIZE", "1..100000"),
 		config.Check(c.BatchLinger >= 0, "NORMALIZER_BATCH_LINGER", ">= 0"),

@@ -117,3 +117,21 @@ func recordSize(ev *shipment.Event, enc encodedEvent) int {
 	return len(enc.json) + len("false") + len(ev.Subject) +
 		len(ev.ID) + len(ev.Type) + len(ev.Source) + len(ev.Data.Provider) + len(ev.Data.Status) + 512
 }
+
+// repeatableIDs returns the unqualified ids of b's repeatable events, in raw order.
+func (b *batch) repeatableIDs() []string {
+	ids := make([]string, 0, b.repeatable)
+	n := 0
+	for _, it := range b.items {
+		if it.err != nil {
+			continue
+		}
+		for j := range it.outs {
+			if it.outs[j].Repeatable {
+				ids = append(ids, b.ids[n])
+			}
+			n++
+		}
+	}
+	return ids
+}

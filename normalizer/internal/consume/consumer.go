@@ -41,6 +41,13 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Service is the dlq_service header value.
 	Service string
+	// RedeliveryWindow is how long the exact bytes of a repeatable event (one
+	// whose identity holds no provider time, sequence or event id, see
+	// adapter.Output.Repeatable) stay a re-delivery even after another status of
+	// the shipment arrived: a provider retrying a webhook does so within minutes,
+	// a real repeat of a status (a new delivery attempt) comes hours later.
+	// Default 10 minutes.
+	RedeliveryWindow time.Duration
 	// MaxEventBytes caps one canonical record (value, key and headers). A bigger
 	// one would be refused by the broker (message.max.bytes, 1 MiB by default) or
 	// by kafka-go (BatchBytes) on every attempt, so its raw record is dead-lettered
@@ -121,6 +128,9 @@ func New(cfg Config, d Deps) (*Consumer, error) {
 	}
 	if cfg.Service == "" {
 		cfg.Service = "normalizer"
+	}
+	if cfg.RedeliveryWindow <= 0 {
+		cfg.RedeliveryWindow = 10 * time.Minute
 	}
 	if cfg.MaxEventBytes <= 0 {
 		cfg.MaxEventBytes = 1_000_000
@@ -427,7 +437,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 	seen, cur := bg.seen, bg.cur
 
 	changed := map[string]*state.Shipment{}
-	dec, err := c.decide(ctx, b, seen, cur, changed)
+	dec, err := c.decide(ctx, b, seen, cur, bg.window, changed)
 	if err != nil {
 		return nil, nil, "dedup_check", err
 	}
@@ -435,6 +445,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 	emitted := make(map[string]struct{}, len(b.ids))
 	msgs := make([]kafka.Message, 0, len(b.ids)+4)
 	produced := make([]string, 0, len(b.ids))
+	var windowed map[string]int64 // unqualified id -> receive time of the repeatable events produced
 	// One allocation each for every record value and header of the attempt.
 	arena := make([]byte, 0, b.size+len(b.ids)*256)
 	headers := make([]kafka.Header, 0, len(b.ids)*canonicalHeaders)
@@ -461,6 +472,10 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 			emitted[id] = struct{}{}
 			o.Event.Data.Advances = adv
 			if o.Repeatable {
+				if windowed == nil {
+					windowed = map[string]int64{}
+				}
+				windowed[shipment.EventID(o.DedupKey)] = o.Event.Data.ReceivedAt.UnixMilli()
 				enc, err := withID(it.enc[j], &o.Event)
 				if err != nil {
 					return nil, nil, "encode", err
@@ -520,6 +535,9 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 		return nil, nil, "state_write", err
 	}
 	c.d.Dedup.MarkIn(rctx, pipe, produced)
+	// Kept twice the window: the window is measured on receive times, which may
+	// trail the wall clock while a backlog is worked off.
+	c.d.Dedup.MarkReceivedIn(rctx, pipe, windowed, 2*c.cfg.RedeliveryWindow)
 	ix.Queue(rctx, pipe)
 	c.d.Claims.ReleaseIn(rctx, pipe, bg.held)
 	exec := pipe.Do(rctx, "exec")
@@ -569,6 +587,9 @@ type begun struct {
 	held []inflight.Held
 	seen []bool
 	cur  []*state.Shipment
+	// window holds, per unqualified id of the batch's repeatable events, the
+	// receive time (Unix ms) of the last one produced, when remembered.
+	window map[string]int64
 	// at is when the claim was sent: the attempt's lease runs from then.
 	at time.Time
 }
@@ -584,6 +605,11 @@ func (c *Consumer) queueBegin(ctx context.Context, pipe redis.Pipeliner, b *batc
 	}
 	seenRes := c.d.Dedup.SeenIn(ctx, pipe, b.ids)
 	curRes := c.d.States.GetIn(ctx, pipe, b.subjects)
+	var winIDs []string
+	if b.repeatable > 0 {
+		winIDs = b.repeatableIDs()
+	}
+	winRes := c.d.Dedup.ReceivedIn(ctx, pipe, winIDs)
 	return func() (begun, inflight.Result, string, error) {
 		res, err := claimRes()
 		if err != nil {
@@ -598,6 +624,18 @@ func (c *Consumer) queueBegin(ctx context.Context, pipe redis.Pipeliner, b *batc
 		}
 		if bg.cur, err = curRes(); err != nil {
 			return begun{}, res, "state_read", err
+		}
+		win, err := winRes()
+		if err != nil {
+			return begun{}, res, "dedup_check", err
+		}
+		for i, ms := range win {
+			if ms > 0 {
+				if bg.window == nil {
+					bg.window = map[string]int64{}
+				}
+				bg.window[winIDs[i]] = ms
+			}
 		}
 		if len(bg.seen) != len(b.ids) || len(bg.cur) != len(b.subjects) {
 			return begun{}, res, "dedup_check", errors.New("short answer from redis")

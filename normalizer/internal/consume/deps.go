@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
@@ -38,6 +39,11 @@ type Redis interface {
 type Deduper interface {
 	SeenIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]bool, error)
 	MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string)
+	// ReceivedIn and MarkReceivedIn read and write the re-delivery window marks of
+	// repeatable events: unqualified id -> receive time (Unix ms) of the last one
+	// produced (see Config.RedeliveryWindow).
+	ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]int64, error)
+	MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]int64, ttl time.Duration)
 	Mark(ctx context.Context, ids []string) error
 }
 

@@ -30,12 +30,32 @@ type decided struct {
 // qualified ids are checked against the dedup marks in one more Redis round
 // trip.
 //
+// A repeatable event whose exact bytes were produced less than
+// Config.RedeliveryWindow earlier, by the gateway's receive times (the window
+// mark of its unqualified id, or an earlier event of the same batch), is a
+// re-delivery whatever arrived since: it is seen, and changes neither epoch nor
+// state.
+//
 // A repeatable event's epoch step is kept even when its qualified id turns out
 // to be marked: that happens only when an earlier attempt produced it and its
 // state write was lost (a crash after the produce), and keeping the step
 // restores exactly the state that attempt would have written.
 func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*state.Shipment,
-	changed map[string]*state.Shipment) (decided, error) {
+	window map[string]int64, changed map[string]*state.Shipment) (decided, error) {
+	// inWindow also learns the repeatable events this batch produces.
+	produced := map[string]int64{}
+	inWindow := func(o *adapter.Output) bool {
+		at := o.Event.Data.ReceivedAt.UnixMilli()
+		if o.Event.Data.ReceivedAt.IsZero() {
+			return false
+		}
+		for _, last := range [2]int64{window[o.Event.ID], produced[o.Event.ID]} {
+			if last > 0 && at >= last && at-last <= c.cfg.RedeliveryWindow.Milliseconds() {
+				return true
+			}
+		}
+		return false
+	}
 	d := decided{ids: make([]string, b.events), seen: seen[:b.events], adv: make([]bool, b.events)}
 	set := func(si int, next *state.Shipment) {
 		if next != cur[si] {
@@ -53,6 +73,18 @@ func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*sta
 		for j := range it.outs {
 			o := &it.outs[j]
 			si := b.subj[n]
+			if o.Repeatable && inWindow(o) {
+				// The same bytes were produced less than the re-delivery window
+				// earlier (gateway receive times): a provider retry, even if
+				// another status arrived in between. It neither steps the epoch
+				// nor touches the state.
+				d.ids[n], d.seen[n] = o.Event.ID, true
+				n++
+				continue
+			}
+			if o.Repeatable && o.Event.Data.ReceivedAt.UnixMilli() > produced[o.Event.ID] {
+				produced[o.Event.ID] = o.Event.Data.ReceivedAt.UnixMilli()
+			}
 			if o.Repeatable {
 				next, epoch := state.Arrive(cur[si], o.Event.Data.Status)
 				set(si, next)

@@ -29,11 +29,13 @@ func TestIntegrationConsumer_komerceRealRepeatIsANewEvent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 1)
 	h.start(t, options{})
+	// Receive times: the real repeat comes a day later, beyond the re-delivery
+	// window (10 min); each re-delivery a minute after its original.
 	h.produceRaw(t, komerce("K-R", "Dikirim", t0), komerce("K-R", "Dikirim", t0.Add(time.Minute)))
 	h.processed(t, 2)
-	h.produceRaw(t, komerce("K-R", "Gagal Kirim", t0.Add(2*time.Minute)))
+	h.produceRaw(t, komerce("K-R", "Gagal Kirim", t0.Add(2*time.Hour)))
 	h.processed(t, 3)
-	h.produceRaw(t, komerce("K-R", "Dikirim", t0.Add(3*time.Minute)), komerce("K-R", "Dikirim", t0.Add(4*time.Minute)))
+	h.produceRaw(t, komerce("K-R", "Dikirim", t0.Add(24*time.Hour)), komerce("K-R", "Dikirim", t0.Add(24*time.Hour+time.Minute)))
 	h.processed(t, 5)
 
 	evs := h.events(t, 3)
@@ -53,6 +55,33 @@ func TestIntegrationConsumer_komerceRealRepeatIsANewEvent(t *testing.T) {
 	require.NotNil(t, st[0])
 	assert.Equal(t, 3, st[0].Epoch)
 	assert.Equal(t, shipment.StatusInTransit, st[0].Last)
+}
+
+// TestIntegrationConsumer_komerceRetryAfterAnotherStatusIsARedelivery: a
+// provider retry of "Dikirim" that arrives after "Gagal Kirim" but within the
+// re-delivery window (receive times) is the same webhook again, not a new
+// attempt: one event, and neither epoch nor state moves. Within one batch and
+// across batches alike.
+func TestIntegrationConsumer_komerceRetryAfterAnotherStatusIsARedelivery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{})
+	h.produceRaw(t, komerce("K-W", "Dikirim", t0), komerce("K-W", "Gagal Kirim", t0.Add(time.Minute)),
+		komerce("K-W", "Dikirim", t0.Add(2*time.Minute)))
+	h.processed(t, 3)
+	h.produceRaw(t, komerce("K-W", "Dikirim", t0.Add(9*time.Minute)))
+	h.processed(t, 4)
+
+	evs := h.events(t, 2)
+	require.Len(t, evs, 2)
+	assert.Equal(t, shipment.StatusInTransit, evs[0].Data.Status)
+	assert.Equal(t, shipment.StatusDeliveryFailed, evs[1].Data.Status)
+	assert.Equal(t, 2.0, testutil.ToFloat64(h.metrics.Duplicates.WithLabelValues("komerce")), "the two retries")
+	st, err := state.NewRedis(h.r.Client, h.r.Prefix, time.Hour).Get(t.Context(), []string{"komerce:K-W"})
+	require.NoError(t, err)
+	require.NotNil(t, st[0])
+	assert.Equal(t, 2, st[0].Epoch)
+	assert.Equal(t, shipment.StatusDeliveryFailed, st[0].Last)
 }
 
 // TestIntegrationConsumer_shuffledLifecycles feeds one lifecycle per provider,

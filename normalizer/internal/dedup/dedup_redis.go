@@ -3,6 +3,7 @@ package dedup
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,5 +79,41 @@ func (r *Redis) Mark(ctx context.Context, ids []string) error {
 func (r *Redis) MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string) {
 	for _, id := range ids {
 		pipe.Set(ctx, r.key(id), "1", r.ttl)
+	}
+}
+
+func (r *Redis) windowKey(id string) string { return r.prefix + "w:" + id }
+
+// ReceivedIn queues the read of the window marks of ids (one MGET): per id, the
+// gateway receive time (Unix ms) of the last produced event with that unqualified
+// id, or 0 when none is remembered. See consume.Config.RedeliveryWindow.
+func (r *Redis) ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]int64, error) {
+	if len(ids) == 0 {
+		return func() ([]int64, error) { return nil, nil }
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = r.windowKey(id)
+	}
+	cmd := pipe.MGet(ctx, keys...)
+	return func() ([]int64, error) {
+		vals, err := cmd.Result()
+		if err != nil {
+			return nil, fmt.Errorf("reading re-delivery window marks: %w", err)
+		}
+		out := make([]int64, len(ids))
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				out[i], _ = strconv.ParseInt(s, 10, 64)
+			}
+		}
+		return out, nil
+	}
+}
+
+// MarkReceivedIn queues window marks: id -> receive time (Unix ms), kept for ttl.
+func (r *Redis) MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]int64, ttl time.Duration) {
+	for id, ms := range marks {
+		pipe.Set(ctx, r.windowKey(id), strconv.FormatInt(ms, 10), ttl)
 	}
 }
