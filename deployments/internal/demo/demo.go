@@ -38,6 +38,10 @@ type Options struct {
 	// Idle ends the run when no event arrived for this long after every post was
 	// answered (and at least one event was seen, or Timeout passed).
 	Idle time.Duration
+	// LookupURL, when set, is the normalizer's lookup API (its ops listener): the
+	// run ends by printing the lookup of one shipment and one webhook it posted.
+	// LookupToken is its bearer token, if any.
+	LookupURL, LookupToken string
 }
 
 // Summary is what a run saw.
@@ -90,15 +94,24 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 	fmt.Fprintf(out, "posted %d (%d accepted); canonical events on %s:\n", sum.Posted, sum.Accepted, opts.Topic)
 
 	seen := map[string]bool{}
+	var target lookupTarget
+	done := func() (Summary, error) {
+		sum, err := finish(sum, out)
+		// ctx may have timed out; the lookups get their own bound.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		printLookups(lctx, opts, target, out)
+		return sum, err
+	}
 	idle := time.NewTimer(opts.Idle)
 	defer idle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return finish(sum, out)
+			return done()
 		case <-idle.C:
 			if sum.Events > 0 {
-				return finish(sum, out)
+				return done()
 			}
 			idle.Reset(opts.Idle)
 		case m := <-events:
@@ -113,6 +126,9 @@ func Run(ctx context.Context, opts Options, out io.Writer) (Summary, error) {
 			if from != "" {
 				sum.FromThisRun++
 				seen[ev.Data.Raw.RequestID] = true
+				if target.request == "" {
+					target = lookupTarget{provider: ev.Data.Provider, shipment: ev.Data.ShipmentID, request: ev.Data.Raw.RequestID}
+				}
 			}
 			fmt.Fprintln(out, "  "+Line(ev, from))
 			if len(requests) > 0 && len(seen) == len(requests) {
