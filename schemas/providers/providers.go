@@ -1,11 +1,12 @@
-// Package providers names the courier providers the pipeline accepts webhooks from,
-// and holds their seed payloads (the sample bodies from the providers' docs and
-// seeds) once, for every module's tests, the demo and the load tool.
+// Package providers names the courier providers the pipeline accepts webhooks from.
+// Their seed payloads (the example bodies of the providers' docs) are in the
+// sub-package seed, kept apart so that the names do not pull them into binaries.
 //
 // A provider name is the gateway's route (/webhooks/{provider}), the raw record's
 // "provider" header (schemas.HeaderProvider), the normalizer's adapter registry key
 // and the canonical event's data.provider. Every module names providers through
-// these constants; adding a provider adds a constant here and to Providers.
+// these constants; adding a provider adds a constant here, to Providers, and its
+// seed payloads under seed/<provider>/.
 package providers
 
 // Provider route names.

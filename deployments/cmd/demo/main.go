@@ -37,7 +37,7 @@ func run() error {
 	timeout := flag.Duration("timeout", 60*time.Second, "give up after this long")
 	idle := flag.Duration("idle", 8*time.Second, "stop after no event arrived for this long")
 	only := flag.String("provider", "", "post only this provider's payloads")
-	all := flag.Bool("all", false, "post the normalizer's whole fixture set (seed, drift, edge and poison cases) instead of the seed examples")
+	all := flag.Bool("all", false, "post the normalizer's drift, edge and poison cases too, after the seed examples")
 	flag.Parse()
 
 	root, err := workspace.Root("")
@@ -77,13 +77,12 @@ func run() error {
 		opts.Brokers = strings.Split(*brokers, ",")
 	}
 
-	dirs := seed.FixtureDirs
+	payloads, from := seed.Payloads(), "schemas/providers/seed"
 	if *all {
-		dirs = []string{seed.NormalizerFixtures}
-	}
-	payloads, dir, err := seed.Payloads(root, dirs...)
-	if err != nil {
-		return err
+		if payloads, err = seed.AllCases(root); err != nil {
+			return err
+		}
+		from += " and " + seed.NormalizerCases
 	}
 	for _, p := range payloads {
 		if *only == "" || p.Provider == *only {
@@ -91,7 +90,7 @@ func run() error {
 		}
 	}
 	fmt.Printf("demo: %d seed payloads from %s -> %s; reading %s on %s\n",
-		len(opts.Payloads), dir, opts.GatewayURL, opts.Topic, strings.Join(opts.Brokers, ","))
+		len(opts.Payloads), from, opts.GatewayURL, opts.Topic, strings.Join(opts.Brokers, ","))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

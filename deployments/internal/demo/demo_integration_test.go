@@ -53,8 +53,7 @@ func TestIntegrationDemo_endsWithLookups(t *testing.T) {
 	defer p.Stop()
 	normalizerOps := strings.TrimSuffix(p.Procs["normalizer"].ReadyURL, "/readyz")
 
-	payloads, _, err := seed.Payloads(root, seed.FixtureDirs...)
-	require.NoError(t, err)
+	payloads := seed.Payloads()
 	var out strings.Builder
 	sum, err := demo.Run(t.Context(), demo.Options{
 		GatewayURL: p.GatewayURL, Brokers: k.Brokers, Topic: p.Topics.Canonical, Payloads: payloads,

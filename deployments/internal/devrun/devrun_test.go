@@ -121,8 +121,7 @@ func TestIntegrationDevrun(t *testing.T) {
 	require.NoError(t, err, "state file for cmd/demo")
 	assert.Equal(t, st.KafkaBrokers, saved.KafkaBrokers)
 
-	payloads, _, err := seed.Payloads(root)
-	require.NoError(t, err)
+	payloads := seed.Payloads()
 	var summary bytes.Buffer
 	sum, err := demo.Run(t.Context(), demo.Options{
 		GatewayURL: st.GatewayURL, Brokers: st.KafkaBrokers, Topic: st.CanonicalTopic,

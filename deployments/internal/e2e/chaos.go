@@ -84,7 +84,7 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) ([]Audit, error) {
 		fmt.Fprintf(out, "[chaos %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 	run := strconv.FormatInt(time.Now().UnixMilli()%1e9, 10)
-	templates, err := LoadTemplates(ctx, cfg.Root, filepath.Join(cfg.BinDir, "normalizer"))
+	templates, err := LoadTemplates(ctx, filepath.Join(cfg.BinDir, "normalizer"))
 	if err != nil {
 		return nil, err
 	}

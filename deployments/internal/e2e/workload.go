@@ -89,13 +89,9 @@ func dryRun(ctx context.Context, normalizer, provider string, body []byte) ([]dr
 // each with the normalizer binary. A template whose rewritten copies do not yield
 // distinct, tagged canonical events is an error: the audit could not attribute
 // its events to requests.
-func LoadTemplates(ctx context.Context, root, normalizer string) ([]Template, error) {
-	payloads, _, err := seed.Payloads(root, seed.GatewayFixtures)
-	if err != nil {
-		return nil, err
-	}
+func LoadTemplates(ctx context.Context, normalizer string) ([]Template, error) {
 	var out []Template
-	for _, p := range payloads {
+	for _, p := range seed.Payloads() {
 		evs, err := dryRun(ctx, normalizer, p.Provider, p.Body)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%s: %w", p.Provider, p.Name, err)

@@ -1,5 +1,6 @@
 // Package seed knows the demo side of the providers: the documented demo
 // credentials the launcher gives the gateway, how each provider authenticates a
-// request with them, and where the seed example payloads live in the repository
-// (the normalizer's or the gateway's fixtures; they are read in place, never copied).
+// request with them, and the payloads the demo posts: the seed payloads of
+// schemas/providers/seed (embedded there, never copied) and, for the demo's -all,
+// the normalizer's own drift, edge and poison cases read in place.
 package seed

@@ -13,6 +13,7 @@ import (
 
 	"github.com/courierhook/pipeline/deployments/internal/seed"
 	"github.com/courierhook/pipeline/deployments/internal/workspace"
+	"github.com/courierhook/pipeline/schemas/providers"
 )
 
 func TestCredentials_Request(t *testing.T) {
@@ -48,23 +49,35 @@ func TestCredentials_Request(t *testing.T) {
 	assert.ErrorIs(t, err, seed.ErrUnknownProvider)
 }
 
+// TestPayloads: the demo posts the seed payloads of every provider, each with
+// working demo authentication; -all adds the normalizer's own cases (none of them
+// an expected output, none a copy of a seed).
 func TestPayloads(t *testing.T) {
-	root, err := workspace.Root("")
-	require.NoError(t, err)
-	ps, dir, err := seed.Payloads(root)
-	require.NoError(t, err)
-	assert.Contains(t, dir, seed.FixtureDirs[0])
-	providers := map[string]int{}
+	ps := seed.Payloads()
+	byProvider := map[string]int{}
+	seeds := map[string]bool{}
 	for _, p := range ps {
-		providers[p.Provider]++
-		assert.NotContains(t, p.Name, ".golden")
+		byProvider[p.Provider]++
+		seeds[string(p.Body)] = true
 		assert.NotEmpty(t, p.Body)
 		_, err := seed.Demo().Request(t.Context(), "http://x", p.Provider, p.Body)
 		assert.NoError(t, err, "%s has demo authentication", p.Provider)
 	}
-	for _, want := range []string{"kiriminaja", "dash", "komerce", "sendstack"} {
-		assert.Positive(t, providers[want], "seed payloads for %s", want)
+	for _, want := range providers.Providers() {
+		assert.Positive(t, byProvider[want], "seed payloads for %s", want)
 	}
-	_, _, err = seed.Payloads(t.TempDir(), "nowhere")
+
+	root, err := workspace.Root("")
+	require.NoError(t, err)
+	all, err := seed.AllCases(root)
+	require.NoError(t, err)
+	require.Greater(t, len(all), len(ps))
+	assert.Equal(t, ps, all[:len(ps)], "the seed payloads come first")
+	for _, p := range all[len(ps):] {
+		assert.NotContains(t, p.Name, ".golden")
+		assert.False(t, seeds[string(p.Body)], "%s/%s is a copy of a seed payload", p.Provider, p.Name)
+		assert.Contains(t, providers.Providers(), p.Provider)
+	}
+	_, err = seed.AllCases(t.TempDir())
 	assert.ErrorIs(t, err, seed.ErrNoPayloads)
 }

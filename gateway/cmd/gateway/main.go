@@ -1,6 +1,5 @@
 // Command gateway receives courier webhooks and makes each one a durable raw
-// record in Kafka (see gateway/README.md). `gateway requeue-quarantine`
-// re-sends the records Kafka refused for good.
+// record in Kafka (see gateway/README.md).
 package main
 
 import (
@@ -15,9 +14,6 @@ import (
 	"github.com/courierhook/pipeline/platform/lifecycle"
 	"github.com/courierhook/pipeline/platform/logging"
 )
-
-// version is set at build time (Makefile: -ldflags "-X main.version=...").
-var version = "dev"
 
 func main() {
 	logCfg, err := config.Load[logging.Config]()
@@ -36,14 +32,11 @@ func main() {
 	}
 }
 
-// run loads the configuration and serves, or runs the subcommand named by the
-// first argument.
 func run(ctx context.Context, log *zap.Logger) error {
-	cfg, err := app.LoadConfig(nil)
+	cfg, err := config.Load[app.Config]()
 	if err != nil {
 		return err
 	}
-	log.Info("gateway starting", zap.String("version", version))
 	if len(os.Args) > 1 && os.Args[1] == "requeue-quarantine" {
 		return app.RequeueQuarantine(ctx, cfg, log)
 	}

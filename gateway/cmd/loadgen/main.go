@@ -17,9 +17,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
 
 type payload struct {
@@ -45,7 +47,7 @@ func main() {
 		duration    = flag.Duration("duration", 10*time.Second, "how long to send")
 		concurrency = flag.Int("concurrency", 64, "workers (and connections)")
 		gz          = flag.Bool("gzip", false, "send Accept-Encoding: gzip")
-		seeds       = flag.String("seeds", "internal/provider/testdata", "fixture directory (<provider>/*.json)")
+		seeds       = flag.String("seeds", "", "directory of <provider>/*.json payloads (default: the embedded seed payloads of schemas/providers/seed)")
 		pid         = flag.Int("pid", 0, "gateway pid: print its peak RSS (VmHWM) at the end")
 		deleteTopic = flag.String("delete-topic", "", "delete this Kafka topic (comma-separated list) on KAFKA_BROKERS and exit (bench cleanup)")
 	)
@@ -69,18 +71,24 @@ func main() {
 	}
 }
 
+// load reads <provider>/*.json from dir, or from the embedded seed payloads when
+// dir is empty, and builds each request with valid credentials.
 func load(base, dir string) ([]payload, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	fsys := seed.FS()
+	if dir != "" {
+		fsys = os.DirFS(dir)
+	}
+	files, err := fs.Glob(fsys, "*/*.json")
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no fixtures under %s (run from gateway/ or pass -seeds)", dir)
+		return nil, fmt.Errorf("no payloads under %q (-seeds)", dir)
 	}
 	var out []payload
 	for _, f := range files {
-		body, err := os.ReadFile(f)
+		body, err := fs.ReadFile(fsys, f)
 		if err != nil {
 			return nil, err
 		}
-		name := filepath.Base(filepath.Dir(f))
+		name := path.Dir(f)
 		p := payload{method: http.MethodPost, path: base + "/webhooks/" + name, header: http.Header{}, body: body}
 		p.header.Set("Content-Type", "application/json")
 		p.header.Set("User-Agent", "courierhook-loadgen")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/courierhook/pipeline/gateway/internal/app"
 	"github.com/courierhook/pipeline/gateway/internal/spool"
+	"github.com/courierhook/pipeline/platform/config"
 )
 
 // Finding (issue 13, medium): a gateway pod removed while its spool holds
@@ -28,7 +29,7 @@ func TestIntegrationShutdownDrainsSpoolWhileKafkaIsReachable(t *testing.T) {
 	fd := &faultDialer{}
 	env := testEnv(k.Brokers, topic, dir)
 	env["GATEWAY_ACK_TIMEOUT"] = "300ms"
-	cfg, err := app.LoadConfig(env)
+	cfg, err := config.LoadFrom[app.Config](env)
 	require.NoError(t, err)
 	a, err := app.New(cfg, nil, app.WithKafkaTransport(&kafka.Transport{Dial: fd.Dial, MetadataTTL: 2 * time.Second}))
 	require.NoError(t, err)

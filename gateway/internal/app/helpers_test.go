@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +15,9 @@ import (
 
 	"github.com/courierhook/pipeline/gateway/internal/app"
 	"github.com/courierhook/pipeline/gateway/internal/auth"
+	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/platform/testkit"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
 
 // Test secrets (never used outside tests).
@@ -28,8 +28,6 @@ const (
 	komerceToken    = "komerce-test-token"
 	sendstackSecret = "sendstack-app-secret"
 )
-
-var fixtureDir = filepath.Join("..", "provider", "testdata")
 
 // testEnv is the environment every test gateway starts from.
 func testEnv(brokers []string, topic, spoolDir string) map[string]string {
@@ -60,7 +58,7 @@ type gateway struct {
 // startGateway runs an in-process gateway until the test ends.
 func startGateway(t *testing.T, env map[string]string, opts ...app.Option) gateway {
 	t.Helper()
-	cfg, err := app.LoadConfig(env)
+	cfg, err := config.LoadFrom[app.Config](env)
 	require.NoError(t, err)
 	a, err := app.New(cfg, nil, opts...)
 	require.NoError(t, err)
@@ -149,9 +147,11 @@ func byRequestID(msgs []kafka.Message) map[string][]kafka.Message {
 	return out
 }
 
+// readFixture returns the seed payload rel, "<provider>/<case>" (schemas/providers/seed).
 func readFixture(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, rel))
+	provider, name, _ := strings.Cut(rel, "/")
+	b, err := seed.Read(provider, name)
 	require.NoError(t, err)
 	return b
 }

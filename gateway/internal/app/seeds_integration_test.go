@@ -5,8 +5,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,31 +16,33 @@ import (
 	"github.com/courierhook/pipeline/gateway/internal/app"
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/platform/testkit"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
 
 // expectedKeys is the record key each seed must get (read by hand from the seeds).
 var expectedKeys = map[string]string{
-	"kiriminaja/express-finished.json":        "X",
-	"kiriminaja/express-processed.json":       "X",
-	"kiriminaja/express-return-finished.json": "OID-40592020",
-	"kiriminaja/express-returned.json":        "X",
-	"kiriminaja/express-shipped.json":         "X",
-	"kiriminaja/express-update-instant.json":  "NBL2-1704870212382",
-	"kiriminaja/instant-canceled.json":        "BDI-1754377476085",
-	"kiriminaja/instant-finished.json":        "BDI-1754377171060",
-	"kiriminaja/instant-shipped.json":         "BDI-1754377171060",
-	"dash/allocating.json":                    "DE-1735308506306",
-	"dash/cancelled.json":                     "DE-1735308506306",
-	"dash/completed.json":                     "DE-1735308506306",
-	"dash/failed.json":                        "DE-1735308506306",
-	"dash/in-delivery.json":                   "DE-1735308506306",
-	"dash/pending-delivery.json":              "DE-1747913656208",
-	"dash/pending-pickup.json":                "DE-1735308506306",
-	"dash/picking-up.json":                    "DE-1735308506306",
-	"dash/queueing.json":                      "DE-1735308506306",
-	"komerce/request-curl.json":               "{{ order.no }}",
-	"komerce/request-php.json":                "{{ order_no }}",
-	"sendstack/order-new.json":                "SH1P9A",
+	"kiriminaja/express_finished_legacy":       "X",
+	"kiriminaja/express_processed_short":       "X",
+	"kiriminaja/express_return_finished":       "OID-40592020",
+	"kiriminaja/express_returned_legacy":       "X",
+	"kiriminaja/express_shipped_legacy":        "X",
+	"kiriminaja/express_update_instant_cancel": "NBL2-1704870212382",
+	"kiriminaja/instant_canceled":              "BDI-1754377476085",
+	"kiriminaja/instant_finished":              "BDI-1754377171060",
+	"kiriminaja/instant_shipped":               "BDI-1754377171060",
+	"dash/express_allocating":                  "DE-1735308506306",
+	"dash/express_cancelled":                   "DE-1735308506306",
+	"dash/express_completed":                   "DE-1735308506306",
+	"dash/express_failed":                      "DE-1735308506306",
+	"dash/express_in_delivery":                 "DE-1735308506306",
+	"dash/express_pending_delivery":            "DE-1747913656208",
+	"dash/express_pending_pickup":              "DE-1735308506306",
+	"dash/express_picking_up":                  "DE-1735308506306",
+	"dash/express_queueing":                    "DE-1735308506306",
+	"komerce/curl_template":                    "{{ order.no }}",
+	"komerce/go_template":                      "{{ order.no }}",
+	"komerce/php_template":                     "{{ order_no }}",
+	"sendstack/order_new":                      "SH1P9A",
 }
 
 var expectedVariant = map[string]string{
@@ -107,17 +107,12 @@ func TestIntegrationSeedsThroughSpoolByteExact(t *testing.T) {
 // query token) and returns what was sent by request id.
 func postSeeds(t *testing.T, gw gateway) map[string]sent {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(fixtureDir, "*", "*.json"))
-	require.NoError(t, err)
-	require.Len(t, files, len(expectedKeys), "every fixture needs an expected key")
+	seeds := seed.All()
+	require.Len(t, seeds, len(expectedKeys), "every seed payload needs an expected key")
 
 	want := map[string]sent{}
-	for i, f := range files {
-		rel, _ := filepath.Rel(fixtureDir, f)
-		rel = filepath.ToSlash(rel)
-		provider := strings.Split(rel, "/")[0]
-		body, err := os.ReadFile(f)
-		require.NoError(t, err)
+	for i, p := range seeds {
+		rel, provider, body := p.Provider+"/"+p.Name, p.Provider, p.Body
 		variants := []string{expectedVariant[provider]}
 		if provider == "sendstack" {
 			variants = []string{auth.VariantHMACWebhookID, auth.VariantHMACWebhookIDRaw, auth.VariantHMACBody}
@@ -210,10 +205,10 @@ func TestIntegrationInvalidAuthRefusedAndNotPublished(t *testing.T) {
 	k := kafkaEnv(t)
 	topic := k.Topic(t, 1)
 	gw := startGateway(t, testEnv(k.Brokers, topic, t.TempDir()))
-	ss := readFixture(t, "sendstack/order-new.json")
-	kj := readFixture(t, "kiriminaja/instant-shipped.json")
-	dash := readFixture(t, "dash/completed.json")
-	kom := readFixture(t, "komerce/request-curl.json")
+	ss := readFixture(t, "sendstack/order_new")
+	kj := readFixture(t, "kiriminaja/instant_shipped")
+	dash := readFixture(t, "dash/express_completed")
+	kom := readFixture(t, "komerce/curl_template")
 	cases := map[string]struct {
 		method, path string
 		body         []byte
@@ -256,7 +251,7 @@ func TestIntegrationBadRequests(t *testing.T) {
 	k := kafkaEnv(t)
 	topic := k.Topic(t, 1)
 	gw := startGateway(t, testEnv(k.Brokers, topic, t.TempDir()))
-	kj := readFixture(t, "kiriminaja/instant-shipped.json")
+	kj := readFixture(t, "kiriminaja/instant_shipped")
 	_, kjAuth := credentials("kiriminaja", kj, "")
 	big := []byte(`{"method":"x","data":"` + strings.Repeat("a", 70000) + `"}`)
 	cases := map[string]struct {

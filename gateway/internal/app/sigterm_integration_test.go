@@ -31,7 +31,7 @@ func TestIntegrationSIGTERMDrainsInFlightRequests(t *testing.T) {
 	env["GATEWAY_SHUTDOWN_TIMEOUT"] = "60s"
 	p := startProc(t, bin, env)
 
-	body := readFixture(t, "dash/completed.json")
+	body := readFixture(t, "dash/express_completed")
 	const inflight = 3
 	type conn struct {
 		c  net.Conn

@@ -3,8 +3,6 @@ package provider_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -13,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/gateway/internal/provider"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
 
 func TestKeyFuncs(t *testing.T) {
@@ -199,13 +198,9 @@ var keyCorpus = []string{
 
 func TestKeyFuncsMatchEncodingJSON(t *testing.T) {
 	t.Parallel()
-	seeds, err := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
-	require.NoError(t, err)
 	corpus := append([]string(nil), keyCorpus...)
-	for _, f := range seeds {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		corpus = append(corpus, string(b))
+	for _, p := range seed.All() {
+		corpus = append(corpus, string(p.Body))
 	}
 	for _, body := range corpus {
 		require.True(t, json.Valid([]byte(body)), body)
@@ -234,13 +229,11 @@ func FuzzKeysMatchEncodingJSON(f *testing.F) {
 }
 
 func BenchmarkKeyFuncs(b *testing.B) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
 	var bodies [][]byte
 	var fns []provider.KeyFunc
-	for _, f := range seeds {
-		body, _ := os.ReadFile(f)
-		bodies = append(bodies, body)
-		fns = append(fns, keyFuncs[filepath.Base(filepath.Dir(f))])
+	for _, p := range seed.All() {
+		bodies = append(bodies, p.Body)
+		fns = append(fns, keyFuncs[p.Provider])
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/normalizer/internal/state/statetest"
+	"github.com/courierhook/pipeline/schemas/providers"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -115,7 +117,7 @@ func TestNormalize_filesInOrder(t *testing.T) {
 }
 
 func TestNormalize_prettyBodyOnStdin(t *testing.T) {
-	body, err := os.ReadFile("../../internal/adapter/testdata/kiriminaja/seed_instant_finished.json")
+	body, err := seed.Read(providers.KiriminAja, "instant_finished")
 	require.NoError(t, err)
 	require.Contains(t, string(bytes.TrimSpace(body)), "\n", "the fixture spans several lines")
 	var stdout, stderr bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -90,23 +91,23 @@ const (
 // VERIFIED and NOT_VERIFIED. LOGISTIC FAILED is recoverable (ops may send the
 // delivery back to PENDING_DELIVERY), so it is not terminal; EXPRESS FAILED is.
 var dashRows = []Mapping{
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "QUEUEING", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupScheduled},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "ALLOCATING", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAllocatingCourier},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "PENDING_PICKUP", Status: shipment.StatusCourierAssigned, SubStatus: shipment.SubCourierAssignedDriverAssigned},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "PICKING_UP", Status: shipment.StatusCourierAssigned, SubStatus: shipment.SubCourierAssignedEnRouteToPickup},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "PENDING_DELIVERY", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "IN_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "Dash's \"provider\" is the shipper (us)"},
-	{Provider: "dash", Family: dashExpress, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedFinal, Terminal: true, Note: "also the category of a FAILED with no LOGISTIC mark: serviceCategory defaults to EXPRESS (changelog v1.0)"},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "PREPARING", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedPendingVerification},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "VERIFIED", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpAtFacility},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "NOT_VERIFIED", Status: shipment.StatusException, SubStatus: shipment.SubExceptionPackageNotReceived, Note: "may return to VERIFIED"},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "PENDING_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryAssigned, Note: "ranks with delivery_failed, so an ops recovery after FAILED advances"},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "IN_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "recoverable: ops may retry. LOGISTIC when serviceCategory says so, or proof without PICKUP_PROOF, or failedCount > 1"},
-	{Provider: "dash", Family: dashLogistic, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "not confirmed for LOGISTIC"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "QUEUEING", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupScheduled},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "ALLOCATING", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAllocatingCourier},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "PENDING_PICKUP", Status: shipment.StatusCourierAssigned, SubStatus: shipment.SubCourierAssignedDriverAssigned},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "PICKING_UP", Status: shipment.StatusCourierAssigned, SubStatus: shipment.SubCourierAssignedEnRouteToPickup},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "PENDING_DELIVERY", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "IN_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "Dash's \"provider\" is the shipper (us)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedFinal, Terminal: true, Note: "also the category of a FAILED with no LOGISTIC mark: serviceCategory defaults to EXPRESS (changelog v1.0)"},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "PREPARING", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedPendingVerification},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "VERIFIED", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpAtFacility},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "NOT_VERIFIED", Status: shipment.StatusException, SubStatus: shipment.SubExceptionPackageNotReceived, Note: "may return to VERIFIED"},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "PENDING_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryAssigned, Note: "ranks with delivery_failed, so an ops recovery after FAILED advances"},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "IN_DELIVERY", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "recoverable: ops may retry. LOGISTIC when serviceCategory says so, or proof without PICKUP_PROOF, or failedCount > 1"},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "not confirmed for LOGISTIC"},
 }
 
 // dashStatus is dashRows keyed by category + " " + status, e.g. "express queueing".
@@ -133,14 +134,14 @@ type dash struct{}
 // Normalize implements Adapter.
 func (dash) Normalize(rec RawRecord) ([]Output, error) {
 	var p dashPayload
-	dropped, err := decodeBody("dash", rec.Body, &p)
+	dropped, err := decodeBody(providers.Dash, rec.Body, &p)
 	if err != nil {
 		return nil, err
 	}
 	if p.DeliveryID == "" {
 		return nil, Permanent(ReasonMissingShipmentID, "dash payload has no deliveryID")
 	}
-	id, idErr := shipmentID("dash", "deliveryID", p.DeliveryID.String())
+	id, idErr := shipmentID(providers.Dash, "deliveryID", p.DeliveryID.String())
 	if idErr != nil {
 		return nil, idErr
 	}
@@ -196,13 +197,13 @@ func (dash) Normalize(rec RawRecord) ([]Output, error) {
 	// carry no updatedAt; updatedAt otherwise (Dash dedupes on deliveryID +
 	// status + updatedAt); pickupAt/createdAt when nothing better exists.
 	d.OccurredAt, d.OccurredAtRaw = firstTime(dashEventTimes(&p, status)...)
-	key := []string{"dash", id, normKey(p.Status.String()), d.OccurredAtRaw}
+	key := []string{providers.Dash, id, normKey(p.Status.String()), d.OccurredAtRaw}
 	if d.Attempt > 0 {
 		// A recovered LOGISTIC delivery repeats statuses; the attempt tells
 		// the second PENDING_DELIVERY from a re-delivery of the first.
 		key = append(key, "attempt="+p.FailedCount.String())
 	}
-	return []Output{envelope(rec, "dash", event{
+	return []Output{envelope(rec, providers.Dash, event{
 		DedupKey:   dedupKey(key...),
 		Repeatable: d.OccurredAtRaw == "",
 		Dropped:    dropped,

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/schemas"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
 
 // update rewrites the golden files: go test ./internal/adapter/ -run Golden -update
@@ -52,27 +54,39 @@ func fixtureRecord(provider, name string, body []byte) adapter.RawRecord {
 	}
 }
 
-// fixture is one testdata/<provider>/<case>.json body.
+// fixture is one body: a seed payload (schemas/providers/seed/<provider>/<case>.json,
+// named "seed_<case>") or an adapter-specific case (testdata/<provider>/<case>.json).
+// Golden is its expected output, testdata/<provider>/<name>.golden.json.
 type fixture struct {
-	Name, Path string
-	Body       []byte
+	Name, Golden string
+	Body         []byte
 }
 
-// fixtures lists the bodies in testdata/<provider>, sorted by name.
+// fixtures lists provider's seed payloads and its testdata cases, sorted by name.
 func fixtures(t testing.TB, provider string) []fixture {
 	t.Helper()
+	var out []fixture
+	for _, p := range seed.Of(provider) {
+		name := "seed_" + p.Name
+		out = append(out, fixture{Name: name, Golden: goldenPath(provider, name), Body: p.Body})
+	}
 	paths, err := filepath.Glob(filepath.Join("testdata", provider, "*.json"))
 	require.NoError(t, err)
-	var out []fixture
 	for _, p := range paths {
 		if strings.HasSuffix(p, ".golden.json") {
 			continue
 		}
 		body, err := os.ReadFile(p)
 		require.NoError(t, err)
-		out = append(out, fixture{Name: strings.TrimSuffix(filepath.Base(p), ".json"), Path: p, Body: body})
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		out = append(out, fixture{Name: name, Golden: goldenPath(provider, name), Body: body})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+func goldenPath(provider, name string) string {
+	return filepath.Join("testdata", provider, name+".golden.json")
 }
 
 // result runs a fixture through the registry and renders it as a golden value.
@@ -95,14 +109,14 @@ func result(t testing.TB, provider string, f fixture) ([]adapter.Output, golden)
 // runGolden compares every fixture of provider with its .golden.json.
 func runGolden(t *testing.T, provider string) {
 	fs := fixtures(t, provider)
-	require.NotEmpty(t, fs, "testdata/%s has no fixtures", provider)
+	require.NotEmpty(t, fs, "%s has no fixtures", provider)
 	for _, f := range fs {
 		t.Run(f.Name, func(t *testing.T) {
 			_, g := result(t, provider, f)
 			got, err := json.MarshalIndent(g, "", "  ")
 			require.NoError(t, err)
 			got = append(got, '\n')
-			path := strings.TrimSuffix(f.Path, ".json") + ".golden.json"
+			path := f.Golden
 			if *update {
 				require.NoError(t, os.WriteFile(path, got, 0o644))
 				return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -91,46 +92,46 @@ type kiriminajaDriver struct {
 // tables conflict (the Express webhook page says 200 = shipped, 300 = delivered,
 // 900 = canceled), which is why the method comes first.
 var kiriminajaCodeRows = []Mapping{
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "100", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "new package created by client"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "101", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupRequested, Note: "pickup requested"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "102", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupValidated, Note: "validated by pickup officer"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "103", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "picked up by KiriminAja driver"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "104", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpAtFacility, Note: "received at KiriminAja DC"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "105", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAWBAssigned, Note: "waiting for 3PL pickup / AWB"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "106", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "with courier / in transit"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "107", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "reported by driver"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "110", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: "pending direct pickup"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "152", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRedeliveryScheduled, Note: "re-delivery / undelivery"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "200", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "delivered"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "210", Status: shipment.StatusException, SubStatus: shipment.SubExceptionSLAViolation, Note: "SOP violation / over SLA"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "211", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOther, Note: "violation resolved"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "300", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "canceled by client"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "301", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "recipient refused"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "302", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "pickup canceled by seller"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "303", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost (site only)"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "310", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient did not order"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient unwilling to pay"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "333", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDestroyed, Terminal: true, Note: "destroyed by courier"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "350", Status: shipment.StatusException, SubStatus: shipment.SubExceptionCancellationRequested, Note: "pickup cancellation requested"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "400", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "successfully returned"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "401", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return information from DC"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "402", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningOther, Note: "arrived at KiriminAja warehouse"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "403", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return request initiated"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "404", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "courier requested for return delivery"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "405", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return rejected by seller"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "406", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return package breach"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "500", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "package has issues"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "555", Status: shipment.StatusException, SubStatus: shipment.SubExceptionConfiscated, Terminal: true, Note: "confiscated by customs"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "701", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "702", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDamaged, Note: "damaged"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "703", Status: shipment.StatusException, SubStatus: shipment.SubExceptionClaimResolved, Terminal: true, Note: "lost, claim resolved"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "704", Status: shipment.StatusException, SubStatus: shipment.SubExceptionClaimResolved, Terminal: true, Note: "damaged, claim resolved"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "900", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "canceled (Express webhook page only)"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "901", Status: shipment.StatusException, SubStatus: shipment.SubExceptionPickupProblem, Note: "problematic pickup"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "902", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "issue at KiriminAja warehouse"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "903", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "issue on courier's side"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "904", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return has issues"},
-	{Provider: "kiriminaja", Family: "package status", ProviderStatus: "905", Status: shipment.StatusException, SubStatus: shipment.SubExceptionIncompleteData, Note: "data incomplete (import)"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "100", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "new package created by client"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "101", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupRequested, Note: "pickup requested"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "102", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupValidated, Note: "validated by pickup officer"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "103", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "picked up by KiriminAja driver"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "104", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpAtFacility, Note: "received at KiriminAja DC"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "105", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAWBAssigned, Note: "waiting for 3PL pickup / AWB"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "106", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "with courier / in transit"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "107", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "reported by driver"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "110", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: "pending direct pickup"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "152", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRedeliveryScheduled, Note: "re-delivery / undelivery"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "200", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "delivered"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "210", Status: shipment.StatusException, SubStatus: shipment.SubExceptionSLAViolation, Note: "SOP violation / over SLA"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "211", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOther, Note: "violation resolved"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "300", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "canceled by client"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "301", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "recipient refused"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "302", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "pickup canceled by seller"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "303", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost (site only)"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "310", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient did not order"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient unwilling to pay"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "333", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDestroyed, Terminal: true, Note: "destroyed by courier"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "350", Status: shipment.StatusException, SubStatus: shipment.SubExceptionCancellationRequested, Note: "pickup cancellation requested"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "400", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "successfully returned"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "401", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return information from DC"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "402", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningOther, Note: "arrived at KiriminAja warehouse"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "403", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return request initiated"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "404", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "courier requested for return delivery"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "405", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return rejected by seller"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "406", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return package breach"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "500", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "package has issues"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "555", Status: shipment.StatusException, SubStatus: shipment.SubExceptionConfiscated, Terminal: true, Note: "confiscated by customs"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "701", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "702", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDamaged, Note: "damaged"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "703", Status: shipment.StatusException, SubStatus: shipment.SubExceptionClaimResolved, Terminal: true, Note: "lost, claim resolved"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "704", Status: shipment.StatusException, SubStatus: shipment.SubExceptionClaimResolved, Terminal: true, Note: "damaged, claim resolved"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "900", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "canceled (Express webhook page only)"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "901", Status: shipment.StatusException, SubStatus: shipment.SubExceptionPickupProblem, Note: "problematic pickup"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "902", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "issue at KiriminAja warehouse"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "903", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "issue on courier's side"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "904", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: "return has issues"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "905", Status: shipment.StatusException, SubStatus: shipment.SubExceptionIncompleteData, Note: "data incomplete (import)"},
 }
 
 // kiriminajaCode is kiriminajaCodeRows by code.
@@ -157,7 +158,7 @@ func (kiriminaja) Normalize(rec RawRecord) ([]Output, error) {
 // order[i] while the other rows map.
 func decodeKiriminaja(body []byte) (*kiriminajaBody, error) {
 	var b kiriminajaBody
-	dropped, err := decodeBody("kiriminaja", body, &b)
+	dropped, err := decodeBody(providers.KiriminAja, body, &b)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +282,7 @@ func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, i int, method string, m M
 	if rawID == "" {
 		return Output{}, Permanent(ReasonMissingShipmentID, "kiriminaja %q %s has no order_id or awb", b.Method.String(), what)
 	}
-	id, idErr := shipmentID("kiriminaja", what, rawID)
+	id, idErr := shipmentID(providers.KiriminAja, what, rawID)
 	if idErr != nil {
 		return Output{}, idErr
 	}
@@ -361,12 +362,12 @@ func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, i int, method string, m M
 	}
 	d.PickedUpAt = parseTime(r.ShippedAt.String())
 	d.OccurredAt, d.OccurredAtRaw = firstTime(times...)
-	key := []string{"kiriminaja", id, method, d.TrackingNumber, d.ProviderStatus, d.OccurredAtRaw}
+	key := []string{providers.KiriminAja, id, method, d.TrackingNumber, d.ProviderStatus, d.OccurredAtRaw}
 	if method == "problem packages" {
 		// problem_packages is re-sent when its reason changes (1.event.md §6).
 		key = append(key, d.Reason)
 	}
-	return envelope(rec, "kiriminaja", event{
+	return envelope(rec, providers.KiriminAja, event{
 		DedupKey:   dedupKey(key...),
 		Repeatable: d.OccurredAtRaw == "",
 		Dropped:    b.rowDropped[i],

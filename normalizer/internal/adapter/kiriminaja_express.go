@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -8,22 +9,22 @@ import (
 // seed 002, PROVIDERS.md §1.4). returned_packages comes twice for one order:
 // flagged for return (returned_at null), then back with the sender.
 var kiriminajaExpressRows = []Mapping{
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "processed_packages", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAWBAssigned, Note: "short and complete form"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "validated_packages", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupValidated, Note: "official plugin only; updates shipping_cost"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "shipped_packages", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "finished_packages", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "returned_packages", When: "returned_at null", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "returned_packages", When: "returned_at set", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "return_finished_packages", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "deprecated"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "canceled_packages", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByCarrier, Terminal: true, Note: "by the system or flagged by the 3PL"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "not terminal; re-sent when the reason changes"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: recipient refused", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "failed attempt named by the reason (menolak, refused, ...); not terminal. 1.event.md §6"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: address problem", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedAddressProblem, Note: "reason names the address (alamat, address, misroute); not terminal. 1.event.md §6"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: recipient unavailable", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientUnavailable, Note: "reason: penerima tidak ada, rumah kosong, not at home, ...; not terminal. 1.event.md §6"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "reason: failed attempt", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRedeliveryScheduled, Note: "reason: antar ulang, gagal kirim, undelivered, ...; not terminal"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "problem_packages", When: "code 152/301/310/311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedOther, Note: "a failed-attempt package code decides (status-mapping.md); sub-status from the code row"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "rejected_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionRejected, Note: "official plugin only"},
-	{Provider: "kiriminaja", Family: "express", ProviderStatus: "update_instant_packages", When: "status cancel", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "legacy Instant; other status strings unknown"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "processed_packages", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupAWBAssigned, Note: "short and complete form"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "validated_packages", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupValidated, Note: "official plugin only; updates shipping_cost"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "shipped_packages", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "finished_packages", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "returned_packages", When: "returned_at null", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "returned_packages", When: "returned_at set", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "return_finished_packages", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "deprecated"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "canceled_packages", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByCarrier, Terminal: true, Note: "by the system or flagged by the 3PL"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "problem_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionProblemReported, Note: "not terminal; re-sent when the reason changes"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "problem_packages", When: "reason: recipient refused", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "failed attempt named by the reason (menolak, refused, ...); not terminal. 1.event.md §6"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "problem_packages", When: "reason: address problem", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedAddressProblem, Note: "reason names the address (alamat, address, misroute); not terminal. 1.event.md §6"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "problem_packages", When: "reason: recipient unavailable", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientUnavailable, Note: "reason: penerima tidak ada, rumah kosong, not at home, ...; not terminal. 1.event.md §6"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "problem_packages", When: "reason: failed attempt", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRedeliveryScheduled, Note: "reason: antar ulang, gagal kirim, undelivered, ...; not terminal"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "problem_packages", When: "code 152/301/310/311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedOther, Note: "a failed-attempt package code decides (status-mapping.md); sub-status from the code row"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "rejected_packages", Status: shipment.StatusException, SubStatus: shipment.SubExceptionRejected, Note: "official plugin only"},
+	{Provider: providers.KiriminAja, Family: "express", ProviderStatus: "update_instant_packages", When: "status cancel", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "legacy Instant; other status strings unknown"},
 }
 
 // kiriminajaExpressStatus is kiriminajaExpressRows by folded method (and condition).

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -10,9 +11,9 @@ import (
 // sub-status through kiriminajaCodeRows. Any other method on an Instant body
 // falls back to the Express method table.
 var kiriminajaInstantRows = []Mapping{
-	{Provider: "kiriminaja", Family: "instant", ProviderStatus: "shipped_packages", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "package status 106"},
-	{Provider: "kiriminaja", Family: "instant", ProviderStatus: "finished_packages", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "package status 200"},
-	{Provider: "kiriminaja", Family: "instant", ProviderStatus: "canceled_packages", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "package status 300 refines to cancelled.by_shipper"},
+	{Provider: providers.KiriminAja, Family: "instant", ProviderStatus: "shipped_packages", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "package status 106"},
+	{Provider: providers.KiriminAja, Family: "instant", ProviderStatus: "finished_packages", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "package status 200"},
+	{Provider: providers.KiriminAja, Family: "instant", ProviderStatus: "canceled_packages", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "package status 300 refines to cancelled.by_shipper"},
 }
 
 // kiriminajaInstantStatus is kiriminajaInstantRows by folded method.

@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -23,25 +24,25 @@ type komercePayload struct {
 // strings ("etc."); the rest come from public integrations (PROVIDERS.md §3.5)
 // and are marked so.
 var komerceRows = []Mapping{
-	{Provider: "komerce", ProviderStatus: "Diajukan", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupRequested},
-	{Provider: "komerce", ProviderStatus: "Dijemput", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
-	{Provider: "komerce", ProviderStatus: "Dikirim", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay},
-	{Provider: "komerce", ProviderStatus: "Selesai", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
-	{Provider: "komerce", ProviderStatus: "Dibatalkan", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true},
-	{Provider: "komerce", ProviderStatus: "Pending", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "3P (Laravel controller)"},
-	{Provider: "komerce", ProviderStatus: "Diterima", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "\"diterima\" = received (by the recipient) in Indonesian courier tracking; the \"processing\" reading was one unidentified 3P controller (PROVIDERS.md §3.5); no Komerce doc defines it"},
-	{Provider: "komerce", ProviderStatus: "Dikemas", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: "packed by the seller, before pickup (marketplace order vocabulary); not in Komerce docs"},
-	{Provider: "komerce", ProviderStatus: "Gagal Kirim", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "failed delivery attempt; Komerce retries (Dikirim again), so not terminal. Issue 11 sequence; not in Komerce docs"},
-	{Provider: "komerce", ProviderStatus: "Retur", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return to sender under way; not in Komerce docs"},
-	{Provider: "komerce", ProviderStatus: "Dikembalikan", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "returned to the sender; not in Komerce docs"},
-	{Provider: "komerce", ProviderStatus: "Hilang", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost; not in Komerce docs"},
-	{Provider: "komerce", ProviderStatus: "Dalam Perjalanan", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "3P"},
-	{Provider: "komerce", ProviderStatus: "Terkirim", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P"},
-	{Provider: "komerce", ProviderStatus: "picked up", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "3P (sandbox, English)"},
-	{Provider: "komerce", ProviderStatus: "ON_PROCESS", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "3P; also \"on process\""},
-	{Provider: "komerce", ProviderStatus: "delivering", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute, Note: "3P (sandbox, English)"},
-	{Provider: "komerce", ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P (tracking API vocabulary)"},
-	{Provider: "komerce", ProviderStatus: "cancelled", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P (sandbox, English)"},
+	{Provider: providers.Komerce, ProviderStatus: "Diajukan", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupRequested},
+	{Provider: providers.Komerce, ProviderStatus: "Dijemput", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
+	{Provider: providers.Komerce, ProviderStatus: "Dikirim", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay},
+	{Provider: providers.Komerce, ProviderStatus: "Selesai", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
+	{Provider: providers.Komerce, ProviderStatus: "Dibatalkan", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true},
+	{Provider: providers.Komerce, ProviderStatus: "Pending", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "3P (Laravel controller)"},
+	{Provider: providers.Komerce, ProviderStatus: "Diterima", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "\"diterima\" = received (by the recipient) in Indonesian courier tracking; the \"processing\" reading was one unidentified 3P controller (PROVIDERS.md §3.5); no Komerce doc defines it"},
+	{Provider: providers.Komerce, ProviderStatus: "Dikemas", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: "packed by the seller, before pickup (marketplace order vocabulary); not in Komerce docs"},
+	{Provider: providers.Komerce, ProviderStatus: "Gagal Kirim", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "failed delivery attempt; Komerce retries (Dikirim again), so not terminal. Issue 11 sequence; not in Komerce docs"},
+	{Provider: providers.Komerce, ProviderStatus: "Retur", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: "return to sender under way; not in Komerce docs"},
+	{Provider: providers.Komerce, ProviderStatus: "Dikembalikan", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: "returned to the sender; not in Komerce docs"},
+	{Provider: providers.Komerce, ProviderStatus: "Hilang", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost; not in Komerce docs"},
+	{Provider: providers.Komerce, ProviderStatus: "Dalam Perjalanan", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "3P"},
+	{Provider: providers.Komerce, ProviderStatus: "Terkirim", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P"},
+	{Provider: providers.Komerce, ProviderStatus: "picked up", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier, Note: "3P (sandbox, English)"},
+	{Provider: providers.Komerce, ProviderStatus: "ON_PROCESS", Status: shipment.StatusInTransit, SubStatus: shipment.SubInTransitOnTheWay, Note: "3P; also \"on process\""},
+	{Provider: providers.Komerce, ProviderStatus: "delivering", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute, Note: "3P (sandbox, English)"},
+	{Provider: providers.Komerce, ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P (tracking API vocabulary)"},
+	{Provider: providers.Komerce, ProviderStatus: "cancelled", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P (sandbox, English)"},
 }
 
 // komerceStatus is komerceRows by folded status.
@@ -58,10 +59,10 @@ func (komerce) Normalize(rec RawRecord) ([]Output, error) {
 	var dropped []string
 	var err error
 	if jsonKind(rec.Body) == '[' {
-		dropped, err = decodeBody("komerce", rec.Body, &items)
+		dropped, err = decodeBody(providers.Komerce, rec.Body, &items)
 	} else {
 		var p komercePayload
-		dropped, err = decodeBody("komerce", rec.Body, &p)
+		dropped, err = decodeBody(providers.Komerce, rec.Body, &p)
 		items = append(items, p)
 	}
 	if err != nil {
@@ -81,7 +82,7 @@ func (komerce) Normalize(rec RawRecord) ([]Output, error) {
 			bad = append(bad, Permanent(ReasonMissingShipmentID, "komerce %s has neither order_no nor cnote", what))
 			continue
 		}
-		id, idErr := shipmentID("komerce", what, rawID)
+		id, idErr := shipmentID(providers.Komerce, what, rawID)
 		if idErr != nil {
 			bad = append(bad, idErr)
 			continue
@@ -100,8 +101,8 @@ func (komerce) Normalize(rec RawRecord) ([]Output, error) {
 		// No event time, sequence or event id exists: a repeat of a status
 		// (Dikirim, Gagal Kirim, Dikirim) has the bytes of a re-delivery, so
 		// the key is Repeatable and the consumer qualifies it.
-		o := envelope(rec, "komerce", event{
-			DedupKey:   dedupKey("komerce", id, cnote, normKey(status)),
+		o := envelope(rec, providers.Komerce, event{
+			DedupKey:   dedupKey(providers.Komerce, id, cnote, normKey(status)),
 			Repeatable: true,
 			Data:       d,
 		})

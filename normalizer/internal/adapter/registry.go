@@ -1,13 +1,15 @@
 package adapter
 
-// registry maps the provider route name (the gateway's route and the raw record's
-// "provider" header) to its adapter. Adding a provider is one line here plus its
-// adapter file and fixtures.
+import "github.com/courierhook/pipeline/schemas/providers"
+
+// registry maps the provider route name (schemas/providers: the gateway's route and
+// the raw record's "provider" header) to its adapter. Adding a provider is one line
+// here plus its adapter file and fixtures.
 var registry = map[string]Adapter{
-	"dash":       dash{},
-	"kiriminaja": kiriminaja{},
-	"komerce":    komerce{},
-	"sendstack":  sendstack{},
+	providers.Dash:       dash{},
+	providers.KiriminAja: kiriminaja{},
+	providers.Komerce:    komerce{},
+	providers.Sendstack:  sendstack{},
 }
 
 // Providers lists the registered provider names.

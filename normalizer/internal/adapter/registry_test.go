@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -18,13 +19,13 @@ import (
 // validates against the JSON Schema, outputs are deterministic, and the event
 // id and key follow the dedup key and shipment id.
 func TestRegistry_EveryProviderHasValidFixtures(t *testing.T) {
-	providers := adapter.Providers()
-	sort.Strings(providers)
-	require.Equal(t, []string{"dash", "kiriminaja", "komerce", "sendstack"}, providers)
-	for _, p := range providers {
+	names := adapter.Providers()
+	sort.Strings(names)
+	require.Equal(t, providers.Providers(), names, "the registry serves exactly the providers of schemas/providers")
+	for _, p := range names {
 		t.Run(p, func(t *testing.T) {
 			fs := fixtures(t, p)
-			require.NotEmpty(t, fs, "provider %s has no testdata/%s fixtures", p, p)
+			require.NotEmpty(t, fs, "provider %s has no fixtures", p)
 			seeds := 0
 			for _, f := range fs {
 				if len(f.Name) > 5 && f.Name[:5] == "seed_" {
@@ -49,7 +50,7 @@ func TestRegistry_EveryProviderHasValidFixtures(t *testing.T) {
 					keys[o.DedupKey] = true
 				}
 			}
-			assert.NotZero(t, seeds, "provider %s has no seed_ fixtures copied from shared/seeds", p)
+			assert.NotZero(t, seeds, "provider %s has no seed payloads in schemas/providers/seed", p)
 		})
 	}
 }

@@ -3,6 +3,7 @@ package adapter
 import (
 	"strings"
 
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -111,7 +112,7 @@ type sendstackTo struct {
 // one; any other eventType that names a shipment is kept with status unknown
 // (issue 4: "kept as unknown, not rejected") and counted by the normalizer.
 var sendstackRows = []Mapping{
-	{Provider: "sendstack", Family: "eventType", ProviderStatus: "order.new", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "one event per drop; drop status PENDING in the sample"},
+	{Provider: providers.Sendstack, Family: "eventType", ProviderStatus: "order.new", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "one event per drop; drop status PENDING in the sample"},
 }
 
 // sendstackDropRows maps a drop's own status, which decides whenever it is
@@ -119,10 +120,10 @@ var sendstackRows = []Mapping{
 // "Delivery Statuses" guide is not retrievable [NOT FOUND]; the rows are every
 // status seen in public material.
 var sendstackDropRows = []Mapping{
-	{Provider: "sendstack", Family: "drop status", ProviderStatus: "PENDING", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "seed 004 (order.new drop); docs.sendstackhq.com fetch-deliveries, update-delivery-details samples"},
-	{Provider: "sendstack", Family: "drop status", ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (delivered)"},
-	{Provider: "sendstack", Family: "drop status", ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (cancelled); drops are cancelled through POST /drops/cancel"},
-	{Provider: "sendstack", Family: "drop status", ProviderStatus: "CANCELED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "US spelling of CANCELLED"},
+	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "PENDING", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: "seed 004 (order.new drop); docs.sendstackhq.com fetch-deliveries, update-delivery-details samples"},
+	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (delivered)"},
+	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (cancelled); drops are cancelled through POST /drops/cancel"},
+	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "CANCELED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "US spelling of CANCELLED"},
 }
 
 // sendstackStatus is sendstackRows by folded eventType; sendstackDropStatus
@@ -139,7 +140,7 @@ type sendstack struct{}
 // alone (Output.Dead, "drop[i]") while the other drops map.
 func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 	var p sendstackPayload
-	dropped, err := decodeBody("sendstack", rec.Body, &p)
+	dropped, err := decodeBody(providers.Sendstack, rec.Body, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 			bad = append(bad, Permanent(ReasonMissingShipmentID, "sendstack %s has no id or trackingId", what))
 			continue
 		}
-		id, idErr := shipmentID("sendstack", what, rawID)
+		id, idErr := shipmentID(providers.Sendstack, what, rawID)
 		if idErr != nil {
 			bad = append(bad, idErr)
 			continue
@@ -208,7 +209,7 @@ func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 				d.Courier = &c
 			}
 		}
-		o := envelope(rec, "sendstack", event{
+		o := envelope(rec, providers.Sendstack, event{
 			DedupKey:   sendstackKey(&p, id, dr.Status.String(), occurredRaw, len(drops)),
 			Repeatable: p.WebhookID == "" && occurredRaw == "",
 			Data:       d,
@@ -227,11 +228,11 @@ func (sendstack) Normalize(rec RawRecord) ([]Output, error) {
 func sendstackKey(p *sendstackPayload, dropID, dropStatus, occurredRaw string, n int) string {
 	if p.WebhookID != "" {
 		if n == 1 {
-			return dedupKey("sendstack", p.WebhookID.String())
+			return dedupKey(providers.Sendstack, p.WebhookID.String())
 		}
-		return dedupKey("sendstack", p.WebhookID.String(), dropID)
+		return dedupKey(providers.Sendstack, p.WebhookID.String(), dropID)
 	}
-	return dedupKey("sendstack", dropID, p.EventType.String(), normKey(dropStatus), occurredRaw)
+	return dedupKey(providers.Sendstack, dropID, p.EventType.String(), normKey(dropStatus), occurredRaw)
 }
 
 // sendstackBatchAmount is the batch total when the batch has a single drop.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -36,16 +37,27 @@ func assertEncodesLikeJSON(t *testing.T, ev shipment.Event) {
 }
 
 func TestEncodeEvent_matchesEncodingJSON(t *testing.T) {
+	// The seed payloads (schemas/providers/seed) and the adapter's own cases.
 	paths, err := filepath.Glob(filepath.Join("..", "adapter", "testdata", "*", "*.json"))
 	require.NoError(t, err)
+	for _, s := range seed.All() {
+		paths = append(paths, "seed:"+s.Provider+"/"+s.Name)
+	}
 	n := 0
 	for _, p := range paths {
 		if strings.HasSuffix(p, ".golden.json") {
 			continue
 		}
-		body, err := os.ReadFile(p)
+		var body []byte
+		var provider string
+		if c, ok := strings.CutPrefix(p, "seed:"); ok {
+			provider, c, _ = strings.Cut(c, "/")
+			body, err = seed.Read(provider, c)
+		} else {
+			provider = filepath.Base(filepath.Dir(p))
+			body, err = os.ReadFile(p)
+		}
 		require.NoError(t, err)
-		provider := filepath.Base(filepath.Dir(p))
 		outs, err := adapter.Normalize(adapter.RawRecord{
 			Provider: provider, Body: body, ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC),
 			RequestID: "req", Topic: "raw", Partition: 2, Offset: 99,

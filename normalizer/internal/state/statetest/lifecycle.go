@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
+	"github.com/courierhook/pipeline/schemas/providers/seed"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
@@ -228,10 +230,18 @@ func (b *builder) lifecycle(name, provider, id string, final shipment.Status, st
 	return lc
 }
 
-// testdata reads a fixture of the adapter package as a generic JSON object.
+// testdata reads a fixture as a generic JSON object. As in the adapter's golden
+// tests, "seed_<case>.json" is the seed payload schemas/providers/seed/<provider>/<case>.json;
+// any other name is a case of the adapter package's testdata/<provider>/.
 func (b *builder) testdata(provider, name string) map[string]any {
-	_, file, _, _ := runtime.Caller(0)
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "adapter", "testdata", provider, name))
+	var raw []byte
+	var err error
+	if c, ok := strings.CutPrefix(name, "seed_"); ok {
+		raw, err = seed.Read(provider, strings.TrimSuffix(c, ".json"))
+	} else {
+		_, file, _, _ := runtime.Caller(0)
+		raw, err = os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "adapter", "testdata", provider, name))
+	}
 	if err != nil {
 		b.t.Fatalf("reading fixture: %v", err)
 	}

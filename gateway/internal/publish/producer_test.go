@@ -1,4 +1,4 @@
-package broker_test
+package publish_test
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/gateway/internal/publish"
 	"github.com/courierhook/pipeline/platform/testkit"
 )
 
-func newProducer(t *testing.T, k *testkit.KafkaEnv, topic string) *broker.Producer {
+func newProducer(t *testing.T, k *testkit.KafkaEnv, topic string) *publish.Producer {
 	t.Helper()
-	p := broker.NewProducer(k.Config(), topic, broker.ProducerOptions{Compression: kafka.Snappy, MaxBatchBytes: 4 << 10})
+	client := &kafka.Client{Addr: kafka.TCP(k.Brokers...), Transport: &kafka.Transport{}}
+	p := publish.NewProducer(client, topic, publish.ProducerOptions{Compression: kafka.Snappy, MaxBatchBytes: 4 << 10})
 	t.Cleanup(func() { _ = p.Close() })
 	return p
 }
@@ -93,7 +94,7 @@ func TestIntegrationProducer_CloseFlushesThenRefuses(t *testing.T) {
 	defer cancel()
 	require.NoError(t, p.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("1")}))
 	require.NoError(t, p.Close())
-	require.ErrorIs(t, p.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("2")}), broker.ErrProducerClosed)
+	require.ErrorIs(t, p.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("2")}), publish.ErrProducerClosed)
 	require.Len(t, k.ReadAll(t, topic, 1, 20*time.Second), 1)
 }
 
