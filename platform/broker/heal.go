@@ -15,8 +15,16 @@ import (
 // off (MaxAttempts 1, as the normalizer uses) then never heals: seen in the chaos
 // suite, where the normalizer failed every batch for a minute after the broker
 // was back, until it was restarted.
-func ResetConnections(w *kafka.Writer) {
-	if t, ok := w.Transport.(*kafka.Transport); ok {
+//
+// Every Kafka producer here heals through ResetTransport: HealingWriter after a
+// failed write, Producer after a round with a retriable error.
+func ResetConnections(w *kafka.Writer) { ResetTransport(w.Transport) }
+
+// ResetTransport drops every pooled connection of rt when it is a
+// *kafka.Transport (the transport NewWriter and NewProducer build); other
+// round trippers (test fakes) are left alone.
+func ResetTransport(rt kafka.RoundTripper) {
+	if t, ok := rt.(*kafka.Transport); ok {
 		t.CloseIdleConnections()
 	}
 }

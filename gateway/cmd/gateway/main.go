@@ -1,5 +1,6 @@
 // Command gateway receives courier webhooks and makes each one a durable raw
-// record in Kafka (see gateway/README.md).
+// record in Kafka (see gateway/README.md). `gateway requeue-quarantine`
+// re-sends the records Kafka refused for good.
 package main
 
 import (
@@ -14,6 +15,9 @@ import (
 	"github.com/courierhook/pipeline/platform/lifecycle"
 	"github.com/courierhook/pipeline/platform/logging"
 )
+
+// version is set at build time (Makefile: -ldflags "-X main.version=...").
+var version = "dev"
 
 func main() {
 	logCfg, err := config.Load[logging.Config]()
@@ -32,11 +36,14 @@ func main() {
 	}
 }
 
+// run loads the configuration and serves, or runs the subcommand named by the
+// first argument.
 func run(ctx context.Context, log *zap.Logger) error {
-	cfg, err := config.Load[app.Config]()
+	cfg, err := app.LoadConfig(nil)
 	if err != nil {
 		return err
 	}
+	log.Info("gateway starting", zap.String("version", version))
 	if len(os.Args) > 1 && os.Args[1] == "requeue-quarantine" {
 		return app.RequeueQuarantine(ctx, cfg, log)
 	}

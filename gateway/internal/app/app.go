@@ -33,7 +33,7 @@ type App struct {
 	ops     *ops.Server
 	echo    *echo.Echo
 	ln      net.Listener
-	kafka   *publish.Producer
+	kafka   *broker.Producer
 	spool   *spool.Spool
 	durable *publish.Durable
 }
@@ -120,7 +120,13 @@ func logProviders(log *zap.Logger, cfg Config, providers map[string]*provider.Pr
 	for _, name := range provider.Names() {
 		configured[name] = !providers[name].Closed
 	}
-	log.Info("configuration", zap.Any("config", config.Masked(cfg)), zap.Any("providers_configured", configured))
+	masked := config.Masked(cfg)
+	for name, s := range cfg.Providers {
+		for k, v := range config.Masked(s) {
+			masked[provider.EnvPrefix(name)+k] = v
+		}
+	}
+	log.Info("configuration", zap.Any("config", masked), zap.Any("providers_configured", configured))
 	for _, name := range provider.Names() {
 		p := providers[name]
 		switch {
@@ -217,7 +223,7 @@ func (a *App) Run(ctx context.Context) error {
 		// Create the raw topic before taking traffic, so the first writes do not
 		// fail on a missing topic; a broker that is down is covered by the spool.
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := broker.EnsureTopics(tctx, a.cfg.Broker.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions, Config: a.cfg.Broker.RepairTopicConfig()}); err != nil {
+		if err := broker.EnsureTopics(tctx, a.cfg.Kafka.Brokers, broker.TopicSpec{Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions, Config: a.cfg.Kafka.RepairTopicConfig()}); err != nil {
 			a.log.Warn("could not ensure the raw topic exists (kafka down?); requests spool until it is back", zap.Error(err))
 		}
 		cancel()
@@ -294,17 +300,10 @@ func (a *App) drainSpool() {
 	}
 }
 
-// newProducer builds the raw topic's producer (publish.Producer: acks=all,
+// newProducer builds the raw topic's producer (broker.Producer: acks=all,
 // Murmur2 partitioning, one request in flight per partition, adaptive batching).
 // rt replaces the transport in tests.
-func newProducer(cfg Config, rt kafka.RoundTripper, m *metrics.Metrics) *publish.Producer {
-	if rt == nil {
-		clientID := cfg.Broker.ClientID
-		if clientID == "" {
-			clientID = "courierhook"
-		}
-		rt = &kafka.Transport{ClientID: clientID, IdleTimeout: 5 * time.Minute, MetadataTTL: 15 * time.Second}
-	}
+func newProducer(cfg Config, rt kafka.RoundTripper, m *metrics.Metrics) *broker.Producer {
 	comp := kafka.Snappy
 	switch cfg.Compression {
 	case "none":
@@ -312,9 +311,8 @@ func newProducer(cfg Config, rt kafka.RoundTripper, m *metrics.Metrics) *publish
 	case "lz4":
 		comp = kafka.Lz4
 	}
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Broker.Brokers...), Transport: rt, Timeout: 10 * time.Second}
-	return publish.NewProducer(client, cfg.Topic, publish.ProducerOptions{
-		Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes,
+	return broker.NewProducer(cfg.Kafka, cfg.Topic, broker.ProducerOptions{
+		Transport: rt, Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes,
 		Observe: func(records int, took time.Duration, _ error) {
 			m.ProduceRecords.Observe(float64(records))
 			m.ProduceLatency.Observe(took.Seconds())

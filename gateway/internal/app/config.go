@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,10 +15,11 @@ import (
 // recordHeadroom is what a record may need beyond its body: key, headers, framing.
 const recordHeadroom = 64 << 10
 
-// Config is the gateway's whole configuration (README "Configuration").
+// Config is the gateway's whole configuration (README "Configuration"). Load
+// it with LoadConfig: config.Load alone leaves Providers empty.
 type Config struct {
-	Log    logging.Config
-	Broker broker.Config
+	Log   logging.Config
+	Kafka broker.Config
 
 	Addr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default, so
@@ -51,15 +53,29 @@ type Config struct {
 	// only; bind it to loopback).
 	PprofAddr string `env:"GATEWAY_PPROF_ADDR"`
 
-	KiriminAja provider.Secrets `envPrefix:"GATEWAY_KIRIMINAJA_"`
-	Dash       provider.Secrets `envPrefix:"GATEWAY_DASH_"`
-	Komerce    provider.Secrets `envPrefix:"GATEWAY_KOMERCE_"`
-	Sendstack  provider.Secrets `envPrefix:"GATEWAY_SENDSTACK_"`
+	// Providers holds each table provider's secrets from its
+	// GATEWAY_<NAME>_* variables (provider.SecretsFromEnv; LoadConfig fills
+	// it), by provider name. The providers file is merged in by Secrets.
+	Providers map[string]provider.Secrets
 }
 
-// Validate checks the values the gateway cannot run without.
+// LoadConfig reads Config from environ (nil: the process environment), the
+// per-provider secrets included, and validates it.
+func LoadConfig(environ map[string]string) (Config, error) {
+	cfg, err := config.LoadFrom[Config](environ)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Providers, err = provider.SecretsFromEnv(environ); err != nil {
+		return cfg, fmt.Errorf("reading configuration from the environment: %w", err)
+	}
+	return cfg, nil
+}
+
+// Validate checks the values the gateway cannot run without and reports
+// every problem at once.
 func (c *Config) Validate() error {
-	for _, err := range []error{
+	return errors.Join(
 		config.Check(c.Addr != "", "GATEWAY_ADDR", "a listen address"),
 		config.Check(c.Topic != "", "GATEWAY_RAW_TOPIC", "a topic name"),
 		config.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "> 0"),
@@ -76,27 +92,19 @@ func (c *Config) Validate() error {
 		config.Check(c.ShutdownTimeout > 0, "GATEWAY_SHUTDOWN_TIMEOUT", "> 0"),
 		config.Check(c.MaxConnections > 0, "GATEWAY_MAX_CONNECTIONS", "> 0"),
 		config.Check(c.BodyReadTimeout > 0, "GATEWAY_BODY_READ_TIMEOUT", "> 0"),
-		config.Check(!c.Publish || len(c.Broker.Brokers) > 0, "KAFKA_BROKERS", "at least one broker"),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		config.Check(!c.Publish || len(c.Kafka.Brokers) > 0, "KAFKA_BROKERS", "at least one broker"),
+	)
 }
 
 // Secrets returns the per-provider secrets: the providers file (if any) with
-// non-empty environment values on top.
+// non-empty environment values (Providers) on top.
 func (c *Config) Secrets() (map[string]provider.Secrets, error) {
-	env := map[string]provider.Secrets{
-		"kiriminaja": c.KiriminAja, "dash": c.Dash, "komerce": c.Komerce, "sendstack": c.Sendstack,
-	}
 	if strings.TrimSpace(c.ProvidersFile) == "" {
-		return env, nil
+		return c.Providers, nil
 	}
 	file, err := provider.LoadFile(c.ProvidersFile)
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_PROVIDERS_FILE: %w", err)
 	}
-	return provider.Merge(file, env), nil
+	return provider.Merge(file, c.Providers), nil
 }

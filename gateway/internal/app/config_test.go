@@ -19,7 +19,7 @@ import (
 // interface by default.
 func TestConfig_OpsBindsLoopbackByDefault(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.LoadFrom[app.Config](map[string]string{})
+	cfg, err := app.LoadConfig(map[string]string{})
 	require.NoError(t, err)
 	host, _, err := net.SplitHostPort(cfg.OpsAddr)
 	require.NoError(t, err)
@@ -34,7 +34,7 @@ func TestConfig_OpsBindsLoopbackByDefault(t *testing.T) {
 func TestNew_LogSaysWhatIsEnforced(t *testing.T) {
 	t.Parallel()
 	core, logs := observer.New(zap.InfoLevel)
-	cfg, err := config.LoadFrom[app.Config](map[string]string{
+	cfg, err := app.LoadConfig(map[string]string{
 		"GATEWAY_PUBLISH": "false", "GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_OPS_ADDR": "127.0.0.1:0",
 		"GATEWAY_KOMERCE_AUTH": " none", "GATEWAY_SENDSTACK_APP_SECRET": "new,old", "GATEWAY_SENDSTACK_SIGNATURE": "webhookid-json",
 	})
@@ -58,6 +58,14 @@ func TestNew_LogSaysWhatIsEnforced(t *testing.T) {
 	for _, e := range logs.All() {
 		assert.NotContains(t, fmt.Sprint(e.ContextMap()), "new,old", e.Message)
 	}
+	// The configuration line still lists every provider variable, masked.
+	conf := logs.FilterMessage("configuration").All()
+	require.Len(t, conf, 1)
+	masked, ok := conf[0].ContextMap()["config"].(map[string]string)
+	require.True(t, ok, "config field is the masked map")
+	assert.Equal(t, "***", masked["GATEWAY_SENDSTACK_APP_SECRET"])
+	assert.Equal(t, " none", masked["GATEWAY_KOMERCE_AUTH"])
+	assert.Contains(t, masked, "GATEWAY_DASH_AUTH_VALUE", "an unset secret is listed (empty), so operators see it is missing")
 }
 
 // Finding (issue 13, medium): concurrent connections are capped; the next
@@ -97,4 +105,15 @@ func TestLimitListener_CapsConcurrentConnections(t *testing.T) {
 		t.Fatal("the waiting connection was not accepted after one closed")
 	}
 	_ = second.Close()
+}
+
+// Validate reports every problem at once (errors.Join), not only the first.
+func TestConfig_ValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := app.LoadConfig(map[string]string{"GATEWAY_MAX_BODY_BYTES": "0", "GATEWAY_SHUTDOWN_TIMEOUT": "0s", "GATEWAY_KAFKA_COMPRESSION": "zstd"})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, config.ErrInvalid)
+	for _, name := range []string{"GATEWAY_MAX_BODY_BYTES", "GATEWAY_SHUTDOWN_TIMEOUT", "GATEWAY_KAFKA_COMPRESSION"} {
+		assert.Contains(t, err.Error(), name)
+	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/courierhook/pipeline/gateway/internal/app"
 	"github.com/courierhook/pipeline/gateway/internal/spool"
-	"github.com/courierhook/pipeline/platform/config"
 )
 
 // Finding (issue 13, medium): a gateway pod removed while its spool holds
@@ -29,7 +28,7 @@ func TestIntegrationShutdownDrainsSpoolWhileKafkaIsReachable(t *testing.T) {
 	fd := &faultDialer{}
 	env := testEnv(k.Brokers, topic, dir)
 	env["GATEWAY_ACK_TIMEOUT"] = "300ms"
-	cfg, err := config.LoadFrom[app.Config](env)
+	cfg, err := app.LoadConfig(env)
 	require.NoError(t, err)
 	a, err := app.New(cfg, nil, app.WithKafkaTransport(&kafka.Transport{Dial: fd.Dial, MetadataTTL: 2 * time.Second}))
 	require.NoError(t, err)

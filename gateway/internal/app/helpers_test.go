@@ -15,7 +15,6 @@ import (
 
 	"github.com/courierhook/pipeline/gateway/internal/app"
 	"github.com/courierhook/pipeline/gateway/internal/auth"
-	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/platform/testkit"
 	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
@@ -58,7 +57,7 @@ type gateway struct {
 // startGateway runs an in-process gateway until the test ends.
 func startGateway(t *testing.T, env map[string]string, opts ...app.Option) gateway {
 	t.Helper()
-	cfg, err := config.LoadFrom[app.Config](env)
+	cfg, err := app.LoadConfig(env)
 	require.NoError(t, err)
 	a, err := app.New(cfg, nil, opts...)
 	require.NoError(t, err)

@@ -34,7 +34,7 @@ func TestIntegrationRequeueQuarantine_ResendsAndRemoves(t *testing.T) {
 	require.NoError(t, sp.Close())
 	require.Len(t, spool.QuarantinedFiles(dir), 1)
 
-	cfg := app.Config{Broker: broker.Config{Brokers: k.Brokers}, Topic: topic, SpoolDir: dir, MaxBatchBytes: 1 << 20}
+	cfg := app.Config{Kafka: broker.Config{Brokers: k.Brokers}, Topic: topic, SpoolDir: dir, MaxBatchBytes: 1 << 20}
 	require.NoError(t, app.RequeueQuarantine(t.Context(), cfg, zap.NewNop()))
 	msgs := k.ReadAll(t, topic, 1, 20*time.Second)
 	require.Len(t, msgs, 1)

@@ -22,13 +22,12 @@ import (
 	"github.com/courierhook/pipeline/gateway/internal/httpapi"
 	"github.com/courierhook/pipeline/gateway/internal/metrics"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
-	"github.com/courierhook/pipeline/gateway/internal/publish"
 )
 
 // Finding (issue 13, low): Content-Type was copied whole into a Kafka header.
 func TestWebhook_ContentTypeIsCut(t *testing.T) {
 	t.Parallel()
-	pub := &stubPublisher{path: publish.PathKafka}
+	pub := &stubPublisher{path: httpapi.PathKafka}
 	h := newServer(t, pub)
 	ct := "application/json; x=" + strings.Repeat("y", 10_000)
 	rec := do(h, http.MethodPost, "/webhooks/dash", `{"deliveryID":"D"}`, map[string]string{"X-T": "v", "Content-Type": ct, "User-Agent": ct})
@@ -58,7 +57,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // of the body is read; an HMAC provider still reads, then checks.
 func TestWebhook_HeaderAuthBeforeBody(t *testing.T) {
 	t.Parallel()
-	pub := &stubPublisher{path: publish.PathKafka}
+	pub := &stubPublisher{path: httpapi.PathKafka}
 	h := newServerWith(t, pub, map[string]provider.Secrets{
 		"dash":      {AuthHeader: "X-T", AuthValue: provider.SecretList{"v"}},
 		"sendstack": {AppSecret: provider.SecretList{"s"}},
@@ -98,7 +97,7 @@ func name2path(p string) string { return p }
 func TestWebhook_SlowUnauthenticatedClientsHoldLittleMemory(t *testing.T) {
 	const clients = 300
 	const maxBody = 512 << 10
-	h := newServerWith(t, &stubPublisher{path: publish.PathKafka}, map[string]provider.Secrets{
+	h := newServerWith(t, &stubPublisher{path: httpapi.PathKafka}, map[string]provider.Secrets{
 		"dash":      {AuthHeader: "X-T", AuthValue: provider.SecretList{"v"}},
 		"sendstack": {AppSecret: provider.SecretList{"s"}},
 	}, httpapi.Config{MaxBodyBytes: maxBody, BodyReadTimeout: time.Minute}, prometheus.NewRegistry())
@@ -165,7 +164,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 // BodyReadTimeout, not the server's 30 s ReadTimeout.
 func TestWebhook_BodyReadTimeout(t *testing.T) {
 	t.Parallel()
-	h := newServerWith(t, &stubPublisher{path: publish.PathKafka}, map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: provider.SecretList{"v"}}},
+	h := newServerWith(t, &stubPublisher{path: httpapi.PathKafka}, map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: provider.SecretList{"v"}}},
 		httpapi.Config{MaxBodyBytes: 1024, BodyReadTimeout: 300 * time.Millisecond}, prometheus.NewRegistry())
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -191,8 +190,8 @@ func TestWebhook_TrustedProxyForwardedFor(t *testing.T) {
 	tp, err := auth.NewTrustedProxies([]string{"192.0.2.0/24"}) // httptest requests come from 192.0.2.1
 	require.NoError(t, err)
 	secrets := map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: provider.SecretList{"v"}, AllowCIDRs: []string{"203.0.113.0/24"}}}
-	trusting := newServerWith(t, &stubPublisher{path: publish.PathKafka}, secrets, httpapi.Config{MaxBodyBytes: 1024, TrustedProxies: tp}, prometheus.NewRegistry())
-	plain := newServerWith(t, &stubPublisher{path: publish.PathKafka}, secrets, httpapi.Config{MaxBodyBytes: 1024}, prometheus.NewRegistry())
+	trusting := newServerWith(t, &stubPublisher{path: httpapi.PathKafka}, secrets, httpapi.Config{MaxBodyBytes: 1024, TrustedProxies: tp}, prometheus.NewRegistry())
+	plain := newServerWith(t, &stubPublisher{path: httpapi.PathKafka}, secrets, httpapi.Config{MaxBodyBytes: 1024}, prometheus.NewRegistry())
 	for name, c := range map[string]struct {
 		h      http.Handler
 		xff    string
@@ -216,7 +215,7 @@ func TestWebhook_TrustedProxyForwardedFor(t *testing.T) {
 func TestWebhook_SecretIndexCounted(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	h := newServerWith(t, &stubPublisher{path: publish.PathKafka}, map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: provider.SecretList{"new", "old"}}},
+	h := newServerWith(t, &stubPublisher{path: httpapi.PathKafka}, map[string]provider.Secrets{"dash": {AuthHeader: "X-T", AuthValue: provider.SecretList{"new", "old"}}},
 		httpapi.Config{MaxBodyBytes: 1024}, reg)
 	for _, v := range []string{"old", "new", "old"} {
 		require.Equal(t, http.StatusOK, do(h, http.MethodPost, "/webhooks/dash", `{}`, map[string]string{"X-T": v}).Code)

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,15 +19,8 @@ import (
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/metrics"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
-	"github.com/courierhook/pipeline/gateway/internal/publish"
 	"github.com/courierhook/pipeline/schemas"
 )
-
-// Publisher makes one record durable and reports how (publish.Durable,
-// publish.Discard). It must be safe for concurrent use.
-type Publisher interface {
-	Publish(ctx context.Context, msg kafka.Message) (publish.Path, error)
-}
 
 // Config tunes the handler.
 type Config struct {
@@ -223,10 +215,10 @@ func (h *handler) webhook(c echo.Context) error {
 		h.m.AuthSecret.WithLabelValues(p.Name, match.Secret).Inc()
 	}
 
-	msg2 := h.record(p, req, body, match.Variant, rid(c), start)
-	path, err := h.pub.Publish(req.Context(), msg2)
+	rec := h.record(p, req, body, match.Variant, rid(c), start)
+	path, err := h.pub.Publish(req.Context(), rec)
 	if err != nil {
-		if errors.Is(err, publish.ErrSpoolFull) {
+		if errors.Is(err, ErrSpoolFull) {
 			h.m.Requests.WithLabelValues(p.Name, "spool_full").Inc()
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
 			h.log.Error("kafka unavailable and spool full; refusing webhook", zap.String("provider", p.Name), zap.String("request_id", rid(c)))

@@ -16,18 +16,17 @@ import (
 	"github.com/courierhook/pipeline/gateway/internal/httpapi"
 	"github.com/courierhook/pipeline/gateway/internal/metrics"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
-	"github.com/courierhook/pipeline/gateway/internal/publish"
 )
 
 // stubPublisher answers with a fixed path and error: the handler's contract with
 // its Publisher, not a stand-in for Kafka.
 type stubPublisher struct {
-	path publish.Path
+	path httpapi.Path
 	err  error
 	got  []kafka.Message
 }
 
-func (s *stubPublisher) Publish(_ context.Context, m kafka.Message) (publish.Path, error) {
+func (s *stubPublisher) Publish(_ context.Context, m kafka.Message) (httpapi.Path, error) {
 	s.got = append(s.got, m)
 	return s.path, s.err
 }
@@ -57,7 +56,7 @@ func do(h http.Handler, method, path, body string, hdr map[string]string) *httpt
 
 func TestWebhook_SpoolFullIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	h := newServer(t, &stubPublisher{path: publish.PathSpool, err: fmt.Errorf("x: %w", publish.ErrSpoolFull)})
+	h := newServer(t, &stubPublisher{path: httpapi.PathSpool, err: fmt.Errorf("x: %w", httpapi.ErrSpoolFull)})
 	rec := do(h, http.MethodPost, "/webhooks/dash", `{"deliveryID":"D"}`, map[string]string{"X-T": "v"})
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	assert.Equal(t, "30", rec.Header().Get("Retry-After"))
@@ -66,7 +65,7 @@ func TestWebhook_SpoolFullIs503WithRetryAfter(t *testing.T) {
 
 func TestWebhook_RequestID(t *testing.T) {
 	t.Parallel()
-	pub := &stubPublisher{path: publish.PathKafka}
+	pub := &stubPublisher{path: httpapi.PathKafka}
 	h := newServer(t, pub)
 	cases := map[string]struct {
 		in   string
@@ -97,7 +96,7 @@ func TestWebhook_RequestID(t *testing.T) {
 
 func TestWebhook_NotPublishedUnlessAllChecksPass(t *testing.T) {
 	t.Parallel()
-	pub := &stubPublisher{path: publish.PathKafka}
+	pub := &stubPublisher{path: httpapi.PathKafka}
 	h := newServer(t, pub)
 	for name, c := range map[string]struct {
 		method, path, body string

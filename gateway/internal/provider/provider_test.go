@@ -194,13 +194,31 @@ func TestLoadFile_RejectsUnknownKeys(t *testing.T) {
 // configuration log shows neither secret.
 func TestSecrets_FromEnvironment(t *testing.T) {
 	t.Parallel()
-	type cfg struct {
-		Dash provider.Secrets `envPrefix:"GATEWAY_DASH_"`
-	}
-	c, err := config.LoadFrom[cfg](map[string]string{"GATEWAY_DASH_AUTH_VALUE": "new-secret, old-secret", "GATEWAY_DASH_AUTH": " none"})
+	all, err := provider.SecretsFromEnv(map[string]string{"GATEWAY_DASH_AUTH_VALUE": "new-secret, old-secret", "GATEWAY_DASH_AUTH": " none"})
 	require.NoError(t, err)
-	assert.Equal(t, provider.SecretList{"new-secret", "old-secret"}, c.Dash.AuthValue)
+	c := all["dash"]
+	assert.Equal(t, provider.SecretList{"new-secret", "old-secret"}, c.AuthValue)
+	assert.Equal(t, " none", c.Auth)
 	for k, v := range config.Masked(c) {
 		assert.NotContains(t, v, "secret", k)
 	}
+}
+
+// Every row of the table reads its own GATEWAY_<NAME>_* variables, with no
+// config code per provider: a row added to Table is configurable at once.
+func TestSecretsFromEnv_EveryTableRow(t *testing.T) {
+	t.Parallel()
+	environ := map[string]string{}
+	for _, name := range provider.Names() {
+		environ[provider.EnvPrefix(name)+"TOKEN"] = "token-of-" + name
+		environ[provider.EnvPrefix(name)+"ALLOW_CIDRS"] = "192.0.2.0/24"
+	}
+	all, err := provider.SecretsFromEnv(environ)
+	require.NoError(t, err)
+	require.Len(t, all, len(provider.Table))
+	for _, name := range provider.Names() {
+		assert.Equal(t, provider.SecretList{"token-of-" + name}, all[name].Token, name)
+		assert.Equal(t, []string{"192.0.2.0/24"}, all[name].AllowCIDRs, name)
+	}
+	assert.Equal(t, "GATEWAY_KIRIMINAJA_", provider.EnvPrefix("kiriminaja"))
 }

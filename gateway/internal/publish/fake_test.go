@@ -1,4 +1,4 @@
-package publish
+package publish_test
 
 import (
 	"errors"
@@ -8,9 +8,10 @@ import (
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 )
 
-// FakeMetadata is the metadata answer of a one-broker, one-partition fake
-// transport for topic. Exported for the black-box tests (package publish_test).
-func FakeMetadata(topic string) *metadataAPI.Response {
+// fakeMetadata is the metadata answer of a one-broker, one-partition fake
+// transport for topic. (platform/broker's producer tests have the same two
+// helpers: test files cannot be shared across modules.)
+func fakeMetadata(topic string) *metadataAPI.Response {
 	return &metadataAPI.Response{
 		Brokers: []metadataAPI.ResponseBroker{{NodeID: 1, Host: "fake", Port: 9092}},
 		Topics: []metadataAPI.ResponseTopic{{Name: topic,
@@ -18,8 +19,8 @@ func FakeMetadata(topic string) *metadataAPI.Response {
 	}
 }
 
-// RecordValues reads the values of every record in a produce request's record set.
-func RecordValues(rs protocol.RecordSet) ([]string, error) {
+// recordValues reads the values of every record in a produce request's record set.
+func recordValues(rs protocol.RecordSet) ([]string, error) {
 	var values []string
 	for {
 		rec, err := rs.Records.ReadRecord()

@@ -78,8 +78,7 @@ func TestIntegrationForwarder_QuarantinesRefusedRecordAndMovesOn(t *testing.T) {
 		require.NoError(t, sp.Append(ctx, spoolRecord(id, fmt.Sprintf("k%d", i%2), body)))
 	}
 
-	client := &kafka.Client{Addr: kafka.TCP(k.Brokers...), Transport: &kafka.Transport{}}
-	p := publish.NewProducer(client, topic, publish.ProducerOptions{})
+	p := broker.NewProducer(k.Config(), topic, broker.ProducerOptions{})
 	t.Cleanup(func() { _ = p.Close() })
 	m := metrics.New(prometheus.NewRegistry())
 	d := publish.NewDurable(p, sp, publish.Options{}, m, nil)
@@ -135,14 +134,14 @@ type hangTransport struct {
 func (f *hangTransport) RoundTrip(ctx context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
 	switch r := req.(type) {
 	case *metadataAPI.Request:
-		return publish.FakeMetadata(f.topic), nil
+		return fakeMetadata(f.topic), nil
 	case *produceAPI.Request:
 		var values []string
 		res := &produceAPI.Response{}
 		for _, t := range r.Topics {
 			rt := produceAPI.ResponseTopic{Topic: t.Topic}
 			for _, p := range t.Partitions {
-				vs, err := publish.RecordValues(p.RecordSet)
+				vs, err := recordValues(p.RecordSet)
 				if err != nil {
 					return nil, err
 				}
@@ -176,8 +175,8 @@ func TestForwarder_BrokerHangQueuesOneCopyAtATime(t *testing.T) {
 	t.Parallel()
 	ft := &hangTransport{topic: "t", hang: true}
 	const timeout = 100 * time.Millisecond // the producer's and the forwarder's, equal as in production
-	p := publish.NewProducer(&kafka.Client{Addr: kafka.TCP("fake:9092"), Transport: ft}, "t",
-		publish.ProducerOptions{WriteTimeout: timeout, MaxAttempts: 3})
+	p := broker.NewProducer(broker.Config{Brokers: []string{"fake:9092"}}, "t",
+		broker.ProducerOptions{Transport: ft, WriteTimeout: timeout, MaxAttempts: 3})
 	t.Cleanup(func() { _ = p.Close() })
 	sp, err := spool.Open(t.TempDir(), spool.Options{}, nil)
 	require.NoError(t, err)

@@ -11,31 +11,19 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/courierhook/pipeline/gateway/internal/httpapi"
 	"github.com/courierhook/pipeline/gateway/internal/metrics"
 	"github.com/courierhook/pipeline/gateway/internal/spool"
+	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
 )
 
-// Path says how a record became durable; it is the ack-latency metric label.
-type Path string
+// ErrUnavailable means the record could be neither published nor spooled.
+var ErrUnavailable = errors.New("record could not be made durable")
 
-// The paths a record can take.
-const (
-	PathKafka   Path = "kafka"
-	PathSpool   Path = "spool"
-	PathDiscard Path = "discard"
-)
-
-var (
-	// ErrSpoolFull means Kafka was unavailable and the spool has no room: the
-	// caller answers 503 with Retry-After.
-	ErrSpoolFull = errors.New("kafka unavailable and spool full")
-	// ErrUnavailable means the record could be neither published nor spooled.
-	ErrUnavailable = errors.New("record could not be made durable")
-)
-
-// Writer is the Kafka producer the publisher needs (a *Producer; a *kafka.Writer also fits). A nil
-// error from WriteMessages must mean every message was acknowledged.
+// Writer is the Kafka producer Durable needs (a *broker.Producer; a
+// *kafka.Writer also fits). A nil error from WriteMessages must mean every
+// message was acknowledged.
 type Writer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
@@ -55,7 +43,7 @@ type Options struct {
 	ForwardTimeout time.Duration
 }
 
-// Durable is the publisher used in production.
+// Durable is the publisher used in production (an httpapi.Publisher).
 type Durable struct {
 	w    Writer
 	sp   *spool.Spool
@@ -86,7 +74,7 @@ type attempt struct {
 var errInFlight = errors.New("forward write still in flight")
 
 // inflightLimit bounds a forwarder write that its Writer never ends on its own.
-// The Producer ends every call within MaxAttempts × WriteTimeout (30 s by
+// broker.Producer ends every call within MaxAttempts × WriteTimeout (30 s by
 // default); the limit only keeps a Writer that hangs forever from stopping the
 // forwarder.
 const inflightLimit = 5 * time.Minute
@@ -120,7 +108,7 @@ func (d *Durable) Spooling() bool { return d.spooling.Load() }
 // Publish makes msg durable and reports the path it took. The request's
 // cancellation does not abort it: once started, the record is either acked by
 // Kafka or spooled (a client hanging up must not leave a half-done publish).
-func (d *Durable) Publish(ctx context.Context, msg kafka.Message) (Path, error) {
+func (d *Durable) Publish(ctx context.Context, msg kafka.Message) (httpapi.Path, error) {
 	ctx = context.WithoutCancel(ctx)
 	d.gate.RLock()
 	defer d.gate.RUnlock()
@@ -129,7 +117,7 @@ func (d *Durable) Publish(ctx context.Context, msg kafka.Message) (Path, error) 
 		err := d.w.WriteMessages(wctx, msg)
 		cancel()
 		if err == nil {
-			return PathKafka, nil
+			return httpapi.PathKafka, nil
 		}
 		d.m.PublishErrors.WithLabelValues("direct").Inc()
 		if !d.spooling.Swap(true) {
@@ -143,11 +131,11 @@ func (d *Durable) Publish(ctx context.Context, msg kafka.Message) (Path, error) 
 	err := d.sp.Append(sctx, toRecord(msg))
 	switch {
 	case err == nil:
-		return PathSpool, nil
+		return httpapi.PathSpool, nil
 	case errors.Is(err, spool.ErrFull), errors.Is(err, spool.ErrTooLarge):
-		return PathSpool, fmt.Errorf("%w: %w", ErrSpoolFull, err)
+		return httpapi.PathSpool, fmt.Errorf("%w: %w", httpapi.ErrSpoolFull, err)
 	default:
-		return PathSpool, fmt.Errorf("%w: spooling: %w", ErrUnavailable, err)
+		return httpapi.PathSpool, fmt.Errorf("%w: spooling: %w", ErrUnavailable, err)
 	}
 }
 
@@ -176,7 +164,7 @@ func toMessage(r spool.Record) kafka.Message {
 // failed batch is retried with backoff, so a record may reach Kafka twice but
 // never out of order relative to later records of the same key.
 //
-// A record Kafka refuses for good (RecordRejected: too large, invalid) would
+// A record Kafka refuses for good (broker.RecordRejected: too large, invalid) would
 // block everything behind it forever. After such an error the forwarder sends
 // one record at a time from the head; the record that fails alone with a
 // record-specific error goes to the spool's quarantine (never dropped) and the
@@ -223,7 +211,7 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 			pending = entries
 		}
 		err := d.forward(ctx, d.opts.ForwardTimeout, pending)
-		if err != nil && RecordRejected(err) {
+		if err != nil && broker.RecordRejected(err) {
 			if len(pending) > 1 {
 				// Some record of the batch is refused; find it one by one.
 				isolate = len(pending)
@@ -273,7 +261,7 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 
 // forward writes entries and waits up to wait for Kafka's ack. At most one
 // write is ever running: if the previous one outlived its wait (a broker hang:
-// the Producer keeps the records queued through all its attempts), this call
+// broker.Producer keeps the records queued through all its attempts), this call
 // first waits for it, within the same wait, and reports errInFlight if it is
 // still running. Re-queueing instead would stack a copy of the batch per retry
 // in the producer (memory, duplicates). When that previous write ends up
@@ -394,4 +382,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 type Discard struct{}
 
 // Publish drops msg.
-func (Discard) Publish(context.Context, kafka.Message) (Path, error) { return PathDiscard, nil }
+func (Discard) Publish(context.Context, kafka.Message) (httpapi.Path, error) {
+	return httpapi.PathDiscard, nil
+}

@@ -1,4 +1,4 @@
-package publish_test
+package broker_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/courierhook/pipeline/gateway/internal/publish"
+	"github.com/courierhook/pipeline/platform/broker"
 )
 
 func TestRecordRejected(t *testing.T) {
@@ -21,7 +21,7 @@ func TestRecordRejected(t *testing.T) {
 		"record list too large": {kafka.RecordListTooLarge, true},
 		"invalid record":        {kafka.InvalidRecord, true},
 		"corrupt message":       {kafka.InvalidMessage, true},
-		"record-level error":    {fmt.Errorf("producing: %w", &publish.RecordError{Index: 2, Message: "bad"}), true},
+		"record-level error":    {fmt.Errorf("producing: %w", &broker.RecordError{Index: 2, Message: "bad"}), true},
 		"broker down":           {io.EOF, false},
 		"timeout":               {context.DeadlineExceeded, false},
 		"unknown topic":         {kafka.UnknownTopicOrPartition, false},
@@ -30,7 +30,7 @@ func TestRecordRejected(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			assert.Equal(t, tc.want, publish.RecordRejected(tc.err))
+			assert.Equal(t, tc.want, broker.RecordRejected(tc.err))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package publish_test
+package broker_test
 
 import (
 	"context"
@@ -13,14 +13,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/courierhook/pipeline/gateway/internal/publish"
+	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/testkit"
 )
 
-func newProducer(t *testing.T, k *testkit.KafkaEnv, topic string) *publish.Producer {
+func newProducer(t *testing.T, k *testkit.KafkaEnv, topic string) *broker.Producer {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(k.Brokers...), Transport: &kafka.Transport{}}
-	p := publish.NewProducer(client, topic, publish.ProducerOptions{Compression: kafka.Snappy, MaxBatchBytes: 4 << 10})
+	p := broker.NewProducer(k.Config(), topic, broker.ProducerOptions{Compression: kafka.Snappy, MaxBatchBytes: 4 << 10})
 	t.Cleanup(func() { _ = p.Close() })
 	return p
 }
@@ -94,7 +93,7 @@ func TestIntegrationProducer_CloseFlushesThenRefuses(t *testing.T) {
 	defer cancel()
 	require.NoError(t, p.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("1")}))
 	require.NoError(t, p.Close())
-	require.ErrorIs(t, p.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("2")}), publish.ErrProducerClosed)
+	require.ErrorIs(t, p.WriteMessages(ctx, kafka.Message{Key: []byte("a"), Value: []byte("2")}), broker.ErrProducerClosed)
 	require.Len(t, k.ReadAll(t, topic, 1, 20*time.Second), 1)
 }
 

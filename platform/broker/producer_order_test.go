@@ -1,4 +1,4 @@
-package publish
+package broker_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/platform/broker"
 )
 
 // failingTransport is a one-broker, one-partition fake: every produce request
@@ -28,13 +30,13 @@ type failingTransport struct {
 func (f *failingTransport) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
 	switch r := req.(type) {
 	case *metadataAPI.Request:
-		return FakeMetadata(f.topic), nil
+		return fakeMetadata(f.topic), nil
 	case *produceAPI.Request:
 		res := &produceAPI.Response{}
 		for _, t := range r.Topics {
 			rt := produceAPI.ResponseTopic{Topic: t.Topic}
 			for _, p := range t.Partitions {
-				values, err := RecordValues(p.RecordSet)
+				values, err := recordValues(p.RecordSet)
 				if err != nil {
 					return nil, err
 				}
@@ -65,8 +67,8 @@ func (f *failingTransport) RoundTrip(_ context.Context, _ net.Addr, req kafka.Re
 // split into one request per record; the first exhausts its attempts.
 func TestProducer_FailedRecordIsNotOvertakenByLaterOnes(t *testing.T) {
 	ft := &failingTransport{topic: "t", fail: map[string]bool{"1": true}}
-	p := NewProducer(&kafka.Client{Addr: kafka.TCP("fake:9092"), Transport: ft}, "t",
-		ProducerOptions{MaxBatchBytes: 1, MaxAttempts: 2})
+	p := broker.NewProducer(broker.Config{Brokers: []string{"fake:9092"}}, "t",
+		broker.ProducerOptions{Transport: ft, MaxBatchBytes: 1, MaxAttempts: 2})
 	t.Cleanup(func() { _ = p.Close() })
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
