@@ -13,4 +13,10 @@
 //
 // Delivery is at-least-once: a crash between a Kafka ack and the cursor write
 // sends those records again on the next start.
+//
+// Files by role: spool.go (types, Open, Close, Stats), recovery.go (what Open
+// rebuilds after a restart or crash), writer.go (Append and the group-commit
+// writer, segment rolls), reader.go (ReadBatch, Commit, the cursor),
+// quarantine.go (records Kafka refused for good), record.go (the frame
+// payload encoding).
 package spool
