@@ -42,7 +42,7 @@ test: ## every module's unit and integration tests with -race, against a real Ka
 .PHONY: test-modules
 test-modules:
 	@echo "KAFKA_BROKERS=$${KAFKA_BROKERS:-<unset>} REDIS_ADDR=$${REDIS_ADDR:-<unset>} CI=$${CI:-<unset>}"
-	@mkdir -p bin && (cd platform && go build -o ../bin/testreport ./cmd/testreport)
+	@mkdir -p bin && (cd deployments && go build -o ../bin/testreport ./cmd/testreport)
 	@set -o pipefail; rm -f bin/test-summary.txt; fail=0; for m in $(MODULES); do \
 		echo "== go test $$m"; \
 		(cd $$m && go test -json $(GO_TEST_FLAGS) ./... 2>&1) | bin/testreport -name $$m -summary bin/test-summary.txt || fail=1; \

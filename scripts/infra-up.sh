@@ -128,7 +128,7 @@ PROPS
   log "Apache Kafka $version (KRaft) up on 127.0.0.1:$kafka_port (pid $(cat "$infra/kafka.pid"))"
   # The port opening is not enough: the first consumer-group join creates
   # __consumer_offsets and takes seconds. Wait for a group to work end to end.
-  (cd "$root/platform" && go run ./cmd/kafkawait -brokers "127.0.0.1:$kafka_port" -timeout 90s)
+  (cd "$root/deployments" && go run ./cmd/kafkawait -brokers "127.0.0.1:$kafka_port" -timeout 90s)
   echo "127.0.0.1:$kafka_port" >"$infra/kafka.addr"
 }
 
