@@ -111,23 +111,6 @@ func Label(d time.Duration) string {
 	return s
 }
 
-// ParseDelays parses "10s,1m,10m,1h".
-func ParseDelays(s string) ([]time.Duration, error) {
-	var out []time.Duration
-	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		d, err := time.ParseDuration(f)
-		if err != nil {
-			return nil, fmt.Errorf("parsing retry delay %q: %w", f, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
 // Meta is what a retry or DLQ record says about its delivery.
 type Meta struct {
 	Sink         string
