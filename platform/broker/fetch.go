@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -23,14 +22,9 @@ type Fetcher interface {
 // 30-second broker restart into an outage of its own. So errors are transient
 // here: onRetry (may be nil) is told about each one (attempt counts from 1 within
 // a streak), and FetchRetrying waits between attempts, doubling from minDelay up to
-// maxDelay, each wait jittered by ±50 % (cenkalti/backoff/v5) so that many
-// consumers do not retry in step. It returns ctx's error when ctx ends, and io.EOF
-// once r is closed.
+// maxDelay. It returns ctx's error when ctx ends, and io.EOF once r is closed.
 func FetchRetrying(ctx context.Context, r Fetcher, minDelay, maxDelay time.Duration, onRetry func(err error, attempt int)) (kafka.Message, error) {
-	bo := &backoff.ExponentialBackOff{
-		InitialInterval: minDelay, MaxInterval: maxDelay, Multiplier: 2,
-		RandomizationFactor: backoff.DefaultRandomizationFactor,
-	}
+	delay := minDelay
 	for attempt := 1; ; attempt++ {
 		m, err := r.FetchMessage(ctx)
 		if err == nil {
@@ -45,12 +39,13 @@ func FetchRetrying(ctx context.Context, r Fetcher, minDelay, maxDelay time.Durat
 		if onRetry != nil {
 			onRetry(err, attempt)
 		}
-		t := time.NewTimer(bo.NextBackOff())
+		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
 			return kafka.Message{}, ctx.Err()
 		}
+		delay = min(2*delay, maxDelay)
 	}
 }

@@ -5,9 +5,10 @@
 //	loadgen -url http://127.0.0.1:8080 -rate 1000 -duration 20s
 //	loadgen -url http://127.0.0.1:8080 -concurrency 64 -duration 20s -gzip -pid $(pgrep -n gateway)
 //
-// Credentials come from the same variables the gateway reads
-// (GATEWAY_KIRIMINAJA_API_KEY, GATEWAY_DASH_AUTH_HEADER/VALUE,
-// GATEWAY_KOMERCE_TOKEN, GATEWAY_SENDSTACK_APP_SECRET).
+// Credentials come from the same GATEWAY_<NAME>_* variables the gateway reads
+// (provider.SecretsFromEnv), and each request is built and signed by the
+// gateway's provider table (provider.NewRequest): a new table row needs no
+// code here.
 package main
 
 import (
@@ -29,7 +30,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
 	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
@@ -82,6 +82,11 @@ func load(base, dir string) ([]payload, error) {
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("no payloads under %q (-seeds)", dir)
 	}
+	// The same variables the gateway reads, one set per row of its provider table.
+	secrets, err := provider.SecretsFromEnv(nil)
+	if err != nil {
+		return nil, err
+	}
 	var out []payload
 	for _, f := range files {
 		body, err := fs.ReadFile(fsys, f)
@@ -89,23 +94,15 @@ func load(base, dir string) ([]payload, error) {
 			return nil, err
 		}
 		name := path.Dir(f)
-		p := payload{method: http.MethodPost, path: base + "/webhooks/" + name, header: http.Header{}, body: body}
-		p.header.Set("Content-Type", "application/json")
-		p.header.Set("User-Agent", "courierhook-loadgen")
-		switch name {
-		case "kiriminaja":
-			p.header.Set("Authorization", "Bearer "+first(os.Getenv("GATEWAY_KIRIMINAJA_API_KEY")))
-		case "dash":
-			p.header.Set(os.Getenv("GATEWAY_DASH_AUTH_HEADER"), first(os.Getenv("GATEWAY_DASH_AUTH_VALUE")))
-		case "komerce":
-			p.method = http.MethodPut
-			p.path += "/" + first(os.Getenv("GATEWAY_KOMERCE_TOKEN"))
-		case "sendstack":
-			// Signed over the body: the gateway's default signature message.
-			p.header.Set(provider.SignatureHeaderSendstack, auth.Sign(first(os.Getenv("GATEWAY_SENDSTACK_APP_SECRET")), body))
-		default:
+		req, err := provider.NewRequest(context.Background(), base, name, body, secrets[name])
+		if errors.Is(err, provider.ErrUnknownProvider) {
 			continue
 		}
+		if err != nil {
+			return nil, err
+		}
+		p := payload{method: req.Method, path: req.URL.String(), header: req.Header, body: body}
+		p.header.Set("User-Agent", "courierhook-loadgen")
 		out = append(out, p)
 	}
 	return out, nil
@@ -262,7 +259,3 @@ func vmHWM(pid int) string {
 
 // first is the first secret of a comma-separated list (the gateway accepts
 // several during a rotation; the load tool signs with the newest).
-func first(list string) string {
-	s, _, _ := strings.Cut(list, ",")
-	return strings.TrimSpace(s)
-}

@@ -16,6 +16,7 @@ import (
 	"github.com/courierhook/pipeline/gateway/internal/httpapi"
 	"github.com/courierhook/pipeline/gateway/internal/metrics"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
+	"github.com/courierhook/pipeline/schemas"
 )
 
 // stubPublisher answers with a fixed path and error: the handler's contract with
@@ -113,4 +114,40 @@ func TestWebhook_NotPublishedUnlessAllChecksPass(t *testing.T) {
 		assert.Equal(t, c.status, rec.Code, name)
 	}
 	assert.Empty(t, pub.got)
+}
+
+// Every row of the provider table can be driven by its client side: a request
+// built and signed by provider.NewRequest is accepted (200, published under
+// that provider), and the same request with other secrets is refused. A row
+// whose Sign is missing or does not match its Preset fails here.
+func TestWebhook_EveryProviderAcceptsItsNewRequest(t *testing.T) {
+	t.Parallel()
+	good := provider.Secrets{APIKey: provider.SecretList{"key"}, AuthHeader: "X-Test-Auth", AuthValue: provider.SecretList{"value"},
+		AppSecret: provider.SecretList{"app-secret"}, Token: provider.SecretList{"token"}}
+	bad := provider.Secrets{APIKey: provider.SecretList{"other"}, AuthHeader: "X-Test-Auth", AuthValue: provider.SecretList{"other"},
+		AppSecret: provider.SecretList{"other"}, Token: provider.SecretList{"other"}}
+	configured := map[string]provider.Secrets{}
+	for _, name := range provider.Names() {
+		configured[name] = good
+	}
+	pub := &stubPublisher{path: httpapi.PathKafka}
+	h := newServerWith(t, pub, configured, httpapi.Config{MaxBodyBytes: 1 << 20}, prometheus.NewRegistry())
+	for _, name := range provider.Names() {
+		body := []byte(`{"event":"test"}`)
+		req, err := provider.NewRequest(t.Context(), "http://gateway.test", name, body, good)
+		require.NoError(t, err, name)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code, "%s: %s", name, rec.Body.String())
+		last := pub.got[len(pub.got)-1]
+		assert.Contains(t, last.Headers, kafka.Header{Key: schemas.HeaderProvider, Value: []byte(name)}, name)
+
+		req, err = provider.NewRequest(t.Context(), "http://gateway.test", name, body, bad)
+		require.NoError(t, err, name)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, "%s with the wrong secrets", name)
+	}
+	_, err := provider.NewRequest(t.Context(), "http://gateway.test", "nobody", nil, good)
+	assert.ErrorIs(t, err, provider.ErrUnknownProvider)
 }

@@ -1,5 +1,8 @@
 // Package provider holds the gateway's per-provider knowledge as rows of one
-// table: route name, allowed methods, whether the body must be JSON, how to read
-// the record key cheaply, and which auth preset checks the request. Adding a
-// provider is one row in Table plus its key function and fixtures under testdata/.
+// table: route name (a schemas/providers constant), allowed methods, whether
+// the body must be JSON, how to read the record key cheaply, which auth preset
+// checks the request, and how a client signs one (Sign, NewRequest). A row's
+// secrets come from its GATEWAY_<NAME>_* variables (SecretsFromEnv) or the
+// providers file (LoadFile). Adding a provider is one row in Table plus its key
+// function; the seed payloads live in schemas/providers/seed.
 package provider

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/courierhook/pipeline/gateway/internal/auth"
+	"github.com/courierhook/pipeline/schemas/providers"
 )
 
 // Provider is one row of the table with its secrets applied: everything the
@@ -57,31 +58,43 @@ type Spec struct {
 	// SignsBody says the preset reads the body (HMAC): it runs after the body
 	// is read. Every other preset runs before.
 	SignsBody bool
+	// Sign is the client side of Preset: it makes a request authentic the
+	// way the provider does (NewRequest; the load tool and tests use it).
+	// nil when the provider sends no credential of its own (URL token only).
+	Sign Signer
 }
 
 // SignatureHeaderSendstack carries Sendstack's hex HMAC-SHA256.
 const SignatureHeaderSendstack = "X-Sendstack-Signature"
 
 // Table is the provider table. Adding a provider is one row here (plus its key
-// function and testdata/<name>/ fixtures).
+// function, its name in schemas/providers and its seed payloads there); its
+// GATEWAY_<NAME>_* variables, its route, the startup log and the load tool's
+// requests all follow from the row.
 var Table = []Spec{
-	{Name: "kiriminaja", Methods: []string{http.MethodPost}, JSON: true, Key: KiriminAjaKey,
+	{Name: providers.KiriminAja, Methods: []string{http.MethodPost}, JSON: true, Key: KiriminAjaKey,
 		Preset: func(s Secrets, _ *auth.ReplayGuard) (auth.Verifier, error) {
 			return when(len(s.APIKey) > 0, auth.Bearer(s.APIKey...)), nil
-		}},
-	{Name: "dash", Methods: []string{http.MethodPost}, JSON: true, Key: DashKey,
+		},
+		Sign: func(r *http.Request, _ []byte, s Secrets) { r.Header.Set("Authorization", "Bearer "+first(s.APIKey)) }},
+	{Name: providers.Dash, Methods: []string{http.MethodPost}, JSON: true, Key: DashKey,
 		Preset: func(s Secrets, _ *auth.ReplayGuard) (auth.Verifier, error) {
 			return when(s.AuthHeader != "" && len(s.AuthValue) > 0, auth.HeaderPair(s.AuthHeader, s.AuthValue...)), nil
-		}},
-	{Name: "komerce", Methods: []string{http.MethodPut, http.MethodPost}, JSON: true, Key: KomerceKey,
+		},
+		Sign: func(r *http.Request, _ []byte, s Secrets) { r.Header.Set(s.AuthHeader, first(s.AuthValue)) }},
+	{Name: providers.Komerce, Methods: []string{http.MethodPut, http.MethodPost}, JSON: true, Key: KomerceKey,
 		Preset: func(Secrets, *auth.ReplayGuard) (auth.Verifier, error) { return nil, nil }}, // signs nothing: the URL token is its only secret
-	{Name: "sendstack", Methods: []string{http.MethodPost}, JSON: true, Key: SendstackKey, SignsBody: true,
+	{Name: providers.Sendstack, Methods: []string{http.MethodPost}, JSON: true, Key: SendstackKey, SignsBody: true,
 		Preset: func(s Secrets, replay *auth.ReplayGuard) (auth.Verifier, error) {
 			if len(s.AppSecret) == 0 {
 				return nil, nil
 			}
 			return auth.SendstackHMAC(auth.HMACOptions{Header: SignatureHeaderSendstack, Secrets: s.AppSecret,
 				Messages: s.Signature, WebhookID: SendstackWebhookID, Replay: replay})
+		},
+		// Over the body: the gateway's default signature message.
+		Sign: func(r *http.Request, body []byte, s Secrets) {
+			r.Header.Set(SignatureHeaderSendstack, auth.Sign(first(s.AppSecret), body))
 		}},
 }
 
@@ -126,15 +139,15 @@ func Build(secrets map[string]Secrets, replay *auth.ReplayGuard) (map[string]*Pr
 	if replay == nil {
 		replay = auth.NewReplayGuard(0, 0)
 	}
-	providers := make(map[string]*Provider, len(Table))
+	out := make(map[string]*Provider, len(Table))
 	for _, spec := range Table {
 		p, err := build(spec, secrets[spec.Name], replay)
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", spec.Name, err)
 		}
-		providers[spec.Name] = p
+		out[spec.Name] = p
 	}
-	return providers, nil
+	return out, nil
 }
 
 func build(spec Spec, s Secrets, replay *auth.ReplayGuard) (*Provider, error) {

@@ -13,8 +13,21 @@ import (
 	"github.com/courierhook/pipeline/gateway/internal/auth"
 	"github.com/courierhook/pipeline/gateway/internal/provider"
 	"github.com/courierhook/pipeline/platform/config"
+	"github.com/courierhook/pipeline/schemas/providers"
 	"github.com/courierhook/pipeline/schemas/providers/seed"
 )
+
+// The gateway's table and the pipeline's provider list (schemas/providers)
+// name the same providers: a name added to one and not the other fails here.
+func TestTable_MatchesSchemasProviders(t *testing.T) {
+	t.Parallel()
+	assert.ElementsMatch(t, providers.Providers(), provider.Names())
+	for _, spec := range provider.Table {
+		assert.NotEmpty(t, spec.Methods, spec.Name)
+		assert.NotNil(t, spec.Key, spec.Name)
+		assert.NotNil(t, spec.Preset, spec.Name)
+	}
+}
 
 func TestTable_EveryProviderHasFixtures(t *testing.T) {
 	t.Parallel()
