@@ -1,6 +1,10 @@
 // Package broker builds segmentio/kafka-go writers and readers with the settings
 // this pipeline depends on (acks=all, latency-tuned batching, explicit commits),
-// creates topics, and adapts kafka-go's logging to zap.
+// creates topics, and adapts kafka-go's logging to zap. Producer (producer*.go)
+// is the group-commit producer for many concurrent single-record writers (the
+// gateway's raw topic); RecordRejected tells its permanent per-record errors
+// apart. Every producer here heals after a broker restart through one helper,
+// ResetTransport (heal.go).
 package broker
 
 import (
