@@ -109,12 +109,12 @@ func run(brokers []string, n, rate, secs int) error {
 	// 3. Latency at a paced rate: canonical event time -> receiver.
 	total := rate * secs
 	rl := &receiver{seen: map[string]bool{}, all: make(chan struct{}), want: total}
-	url2, stop2, err := serve(rl)
+	latURL, stopLat, err := serve(rl)
 	if err != nil {
 		return err
 	}
-	defer stop2()
-	if err := paced(ctx, bcfg, id+"-lat", rate, secs, fmt.Sprintf("sinks:\n  hook: {kind: http, url: %q, secrets: [%s], concurrency: 16}\nroutes:\n  - {match: {always: true}, to: [hook]}\n", url2, secret), rl); err != nil {
+	defer stopLat()
+	if err := paced(ctx, bcfg, id+"-lat", rate, secs, fmt.Sprintf("sinks:\n  hook: {kind: http, url: %q, secrets: [%s], concurrency: 16}\nroutes:\n  - {match: {always: true}, to: [hook]}\n", latURL, secret), rl); err != nil {
 		return err
 	}
 	slices.Sort(rl.lat)

@@ -29,7 +29,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx, stop := lifecycle.SignalContext(context.Background(), log)
-	err = run(ctx, log, os.Args[1:])
+	err = run(ctx, log)
 	stop()
 	if err != nil {
 		log.Error("dispatcher failed", zap.Error(err))

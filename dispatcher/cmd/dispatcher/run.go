@@ -14,8 +14,10 @@ import (
 	"github.com/courierhook/pipeline/platform/config"
 )
 
-// run loads the configuration and runs the dispatcher, or the replay subcommand.
-func run(ctx context.Context, log *zap.Logger, args []string) error {
+// run loads the configuration and runs the dispatcher, or the replay subcommand
+// named by the first argument.
+func run(ctx context.Context, log *zap.Logger) error {
+	args := os.Args[1:]
 	cfg, err := config.Load[app.Config]()
 	if err != nil {
 		return err

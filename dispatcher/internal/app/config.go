@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/courierhook/pipeline/dispatcher/internal/deliver"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/platform/logging"
@@ -13,8 +14,8 @@ import (
 // sink secrets live in the routes file (RoutesFile); "${VAR}" in that file is
 // expanded from the environment.
 type Config struct {
-	Kafka   broker.Config
-	Logging logging.Config
+	Kafka broker.Config
+	Log   logging.Config
 
 	// RoutesFile is the YAML routing file (see routes.example.yaml).
 	RoutesFile string `env:"DISPATCHER_ROUTES_FILE,required"`
@@ -44,8 +45,16 @@ type Config struct {
 	// or are handed off, offsets are committed, writers close.
 	ShutdownTimeout time.Duration `env:"DISPATCHER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	// OpsAddr serves /healthz, /readyz and /metrics. Empty disables it.
-	// Loopback by default; containers set 0.0.0.0:9091 explicitly for their probes.
-	OpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9090"`
+	// Loopback by default, on the port of the services' ops scheme (gateway 9091,
+	// normalizer 9094, dispatcher 9095) so all three run on one host; containers
+	// set 0.0.0.0:9091 explicitly for their probes.
+	OpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9095"`
+}
+
+// delivery is the delivery runtime's part of the configuration.
+func (c *Config) delivery() deliver.Config {
+	return deliver.Config{Kafka: c.Kafka, Topic: c.Topic, Group: c.Group, MaxInFlight: c.MaxInFlight,
+		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout}
 }
 
 // Validate checks values the environment parser cannot.

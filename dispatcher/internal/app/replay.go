@@ -103,7 +103,7 @@ func (a *App) Replay(ctx context.Context, opts ReplayOptions) (ReplayResult, err
 			a.log.Warn("replay delivery failed", zap.String("sink", it.meta.Sink), zap.String("idempotency_id", it.meta.ID), zap.Error(err))
 		} else {
 			res.OK++
-			a.m.deliveries.WithLabelValues(it.meta.Sink, "replayed").Inc()
+			a.m.Replayed(it.meta.Sink)
 		}
 		fmt.Fprintf(opts.Progress, "replay %d/%d ok=%d failed=%d\n", i+1, res.Total, res.OK, res.Failed)
 	}

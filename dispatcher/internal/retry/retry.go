@@ -144,8 +144,9 @@ func (m Meta) Headers() []kafka.Header {
 	return h
 }
 
-// ErrNotRetryRecord is returned by ParseMeta for a record without a sink header.
-var ErrNotRetryRecord = errors.New("record has no dispatch_sink header")
+// ErrNoSinkHeader is returned by ParseMeta for a record without a dispatch_sink
+// header: not a retry or DLQ record of the dispatcher.
+var ErrNoSinkHeader = errors.New("record has no dispatch_sink header")
 
 // ParseMeta reads the headers of a retry or DLQ record.
 func ParseMeta(msg kafka.Message) (Meta, error) {
@@ -156,7 +157,7 @@ func ParseMeta(msg kafka.Message) (Meta, error) {
 		Source:    string(broker.Header(msg, HeaderSource)),
 	}
 	if m.Sink == "" {
-		return m, ErrNotRetryRecord
+		return m, ErrNoSinkHeader
 	}
 	m.Attempt, _ = strconv.Atoi(string(broker.Header(msg, HeaderAttempt)))
 	m.Tier, _ = strconv.Atoi(string(broker.Header(msg, HeaderTier)))

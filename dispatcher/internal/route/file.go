@@ -43,7 +43,7 @@ type File struct {
 	Sinks map[string]SinkSpec `yaml:"sinks"`
 	// Routes are evaluated in order; an event goes to the union of the
 	// destinations of every route that matches it (each sink at most once).
-	Routes []RouteSpec `yaml:"routes"`
+	Routes []Rule `yaml:"routes"`
 }
 
 // SinkSpec declares one destination. Which fields apply depends on Kind.
@@ -93,8 +93,8 @@ type BreakerSpec struct {
 	HalfOpenRequests uint32 `yaml:"half_open_requests"`
 }
 
-// RouteSpec is one routing rule.
-type RouteSpec struct {
+// Rule is one routing rule: the events its Match selects go to its sinks.
+type Rule struct {
 	// Name identifies the route in errors and logs.
 	Name string `yaml:"name"`
 	// Match selects events; see Expr.

@@ -2,7 +2,7 @@ package route
 
 // Table evaluates a validated File's routes against events.
 type Table struct {
-	routes []RouteSpec
+	routes []Rule
 }
 
 // NewTable returns the routing table of a validated file.

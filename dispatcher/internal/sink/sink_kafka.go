@@ -22,9 +22,9 @@ type Writer interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// KafkaSink produces canonical events to a downstream topic with the canonical
+// Kafka produces canonical events to a downstream topic with the canonical
 // key, so one shipment's events keep their order within the topic's partition.
-type KafkaSink struct {
+type Kafka struct {
 	w      Writer
 	topic  string
 	redact *Redactor
@@ -32,15 +32,15 @@ type KafkaSink struct {
 
 // NewKafka returns a sink that writes to topic through w (a writer built with
 // platform/broker.NewWriter and an empty Topic, or with this topic).
-func NewKafka(w Writer, topic string, redact []string) (*KafkaSink, error) {
+func NewKafka(w Writer, topic string, redact []string) (*Kafka, error) {
 	if w == nil || topic == "" {
 		return nil, errors.New("kafka sink: needs a writer and a topic")
 	}
-	return &KafkaSink{w: w, topic: topic, redact: NewRedactor(redact)}, nil
+	return &Kafka{w: w, topic: topic, redact: NewRedactor(redact)}, nil
 }
 
 // Deliver writes one record and returns once the brokers acknowledged it (acks=all).
-func (k *KafkaSink) Deliver(ctx context.Context, d Delivery) error {
+func (k *Kafka) Deliver(ctx context.Context, d Delivery) error {
 	body, err := k.redact.Apply(d.Body)
 	if err != nil {
 		return err

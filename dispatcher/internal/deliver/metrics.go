@@ -1,4 +1,4 @@
-package app
+package deliver
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,10 +11,13 @@ const (
 	outcomeBusy         = "busy"          // the sink's lane was full; handed to a retry tier unattempted
 	outcomeBreakerOpen  = "breaker_open"  // the breaker refused it; handed to a retry tier
 	outcomeDeadLettered = "dead_lettered" // written to the DLQ
+	outcomeReplayed     = "replayed"      // re-sent from the DLQ by replay and accepted
 )
 
-// metrics are the dispatcher's Prometheus series, all prefixed dispatcher_.
-type metrics struct {
+// Metrics are the dispatcher's Prometheus series, all prefixed dispatcher_. One
+// Metrics is shared by the Engine, every Consumer and replay; it is safe for
+// concurrent use.
+type Metrics struct {
 	deliveries  *prometheus.CounterVec
 	attempt     *prometheus.HistogramVec
 	latency     *prometheus.HistogramVec
@@ -28,8 +31,11 @@ type metrics struct {
 	lag         *prometheus.GaugeVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+// NewMetrics creates the series and registers them with reg; a nil reg leaves
+// them unregistered (tests, replay without an ops server). Registering twice
+// with one registry panics, so a process builds one Metrics per registry.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dispatcher_deliveries_total", Help: "Delivery attempts and hand-offs by sink and outcome.",
 		}, []string{"sink", "outcome"}),
@@ -71,4 +77,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.deliveries, m.attempt, m.latency, m.retries, m.fetchErrors, m.deadLetters, m.breaker, m.inflight, m.records, m.commits, m.lag)
 	}
 	return m
+}
+
+// Replayed counts one dead-lettered delivery that replay re-sent and its sink
+// accepted (dispatcher_deliveries_total{outcome="replayed"}).
+func (m *Metrics) Replayed(sinkName string) {
+	m.deliveries.WithLabelValues(sinkName, outcomeReplayed).Inc()
 }

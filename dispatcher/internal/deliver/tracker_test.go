@@ -1,55 +1,23 @@
-package app
+package deliver_test
 
 import (
-	"context"
-	"errors"
-	"sync"
 	"testing"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
+
+	"github.com/courierhook/pipeline/dispatcher/internal/deliver"
 )
 
-// commitRecorder is a Reader that records what it is asked to commit and can
-// fail the next commit. It never fetches: these tests drive the tracker directly.
-type commitRecorder struct {
-	mu      sync.Mutex
-	calls   []map[int]int64 // partition -> offset, one map per CommitMessages call
-	failNow bool
-}
-
-func (r *commitRecorder) FetchMessage(ctx context.Context) (kafka.Message, error) {
-	<-ctx.Done()
-	return kafka.Message{}, ctx.Err()
-}
-
-func (r *commitRecorder) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	call := map[int]int64{}
-	for _, m := range msgs {
-		call[m.Partition] = m.Offset
-	}
-	r.calls = append(r.calls, call)
-	if r.failNow {
-		r.failNow = false
-		return errors.New("coordinator not available")
-	}
-	return nil
-}
-
-func (r *commitRecorder) Close() error { return nil }
-
-// trackerStep is one action on a consumer's tracker: fetch records, finish one
-// delivery of a record, or run a commit and check what it sent.
+// trackerStep is one action on a tracker: fetch records, finish one delivery of
+// a record, or commit and check what was sent.
 type trackerStep struct {
 	fetch      []po // records fetched, in order, each with deliveries deliveries
 	deliveries int
-	done       po // finishes one delivery of the oldest unfinished entry for it
+	done       po // finishes one delivery of the oldest unfinished record for it
 	commit     bool
-	failCommit bool          // the commit request fails (its offsets are retried later)
+	failCommit bool          // the commit request fails (Committed is not called)
 	want       map[int]int64 // with commit: partition -> offset sent; nil: no request
 }
 
@@ -71,6 +39,13 @@ func offs(p int, offsets ...int64) []po {
 		out[i] = po{p, o}
 	}
 	return out
+}
+
+// tracked is one record the test added, with the deliveries it has left.
+type tracked struct {
+	po
+	left int
+	rec  *deliver.Record
 }
 
 func TestTracker_CommitsContiguousDonePrefix(t *testing.T) {
@@ -141,58 +116,77 @@ func TestTracker_CommitsContiguousDonePrefix(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			r := &commitRecorder{}
-			c := newConsumer("test", r, -1, nil, nil, Config{MaxInFlight: 100, CommitInterval: 1}, newMetrics(nil), zap.NewNop())
-			var fetched []*entry
+			tr := deliver.NewTracker()
+			released := 0
+			var recs []*tracked
 			for i, s := range tc.steps {
 				switch {
 				case s.fetch != nil:
-					for _, rec := range s.fetch {
-						c.slots <- struct{}{}
-						fetched = append(fetched, c.tr.add(kafka.Message{Partition: rec.p, Offset: rec.off}, s.deliveries, c.release))
+					for _, p := range s.fetch {
+						recs = append(recs, &tracked{po: p, left: s.deliveries,
+							rec: tr.Add(kafka.Message{Partition: p.p, Offset: p.off}, s.deliveries, func() { released++ })})
 					}
 				case s.commit:
-					r.mu.Lock()
-					before := len(r.calls)
-					r.failNow = s.failCommit
-					r.mu.Unlock()
-					err := c.commit(t.Context())
-					assert.Equal(t, s.failCommit, err != nil, "step %d: commit error %v", i, err)
-					r.mu.Lock()
-					calls := r.calls[before:]
-					r.mu.Unlock()
+					msgs := tr.Ready()
 					if s.want == nil {
-						assert.Empty(t, calls, "step %d: no commit expected", i)
-					} else if assert.Len(t, calls, 1, "step %d", i) {
-						assert.Equal(t, s.want, calls[0], "step %d", i)
+						assert.Empty(t, msgs, "step %d: no commit expected", i)
+						continue
+					}
+					got := map[int]int64{}
+					for _, m := range msgs {
+						_, dup := got[m.Partition]
+						assert.False(t, dup, "step %d: one message per partition", i)
+						got[m.Partition] = m.Offset
+					}
+					assert.Equal(t, s.want, got, "step %d", i)
+					if !s.failCommit {
+						tr.Committed(msgs)
 					}
 				default:
-					e := oldestPending(fetched, s.done)
-					require.NotNil(t, e, "step %d: no pending entry %v", i, s.done)
-					e.deliveryDone()
+					r := oldestPending(recs, s.done)
+					require.NotNil(t, r, "step %d: no pending record %v", i, s.done)
+					r.left--
+					r.rec.Done()
 				}
 			}
-			assert.Equal(t, pendingCount(fetched), c.tr.inflight(), "inflight counts unfinished records")
-			assert.Len(t, c.slots, int(c.tr.inflight()), "every finished record released its slot")
+			pending := 0
+			for _, r := range recs {
+				if r.left > 0 {
+					pending++
+				}
+			}
+			assert.Equal(t, int64(pending), tr.Pending(), "Pending counts unfinished records")
+			assert.Equal(t, len(recs)-pending, released, "every finished record ran release once")
 		})
 	}
 }
 
-func oldestPending(entries []*entry, rec po) *entry {
-	for _, e := range entries {
-		if e.msg.Partition == rec.p && e.msg.Offset == rec.off && !e.done.Load() {
-			return e
+// Idle is signalled when the last pending record finishes.
+func TestTracker_IdleWhenNothingPending(t *testing.T) {
+	tr := deliver.NewTracker()
+	a := tr.Add(kafka.Message{Offset: 0}, 1, nil)
+	b := tr.Add(kafka.Message{Offset: 1}, 2, nil)
+	a.Done()
+	b.Done()
+	select {
+	case <-tr.Idle():
+		t.Fatal("idle while a delivery is pending")
+	default:
+	}
+	b.Done()
+	select {
+	case <-tr.Idle():
+	default:
+		t.Fatal("not idle after the last delivery")
+	}
+	assert.Zero(t, tr.Pending())
+}
+
+func oldestPending(recs []*tracked, p po) *tracked {
+	for _, r := range recs {
+		if r.po == p && r.left > 0 {
+			return r
 		}
 	}
 	return nil
-}
-
-func pendingCount(entries []*entry) int64 {
-	var n int64
-	for _, e := range entries {
-		if !e.done.Load() {
-			n++
-		}
-	}
-	return n
 }

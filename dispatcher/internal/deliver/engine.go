@@ -1,4 +1,4 @@
-package app
+package deliver
 
 import (
 	"context"
@@ -18,23 +18,32 @@ import (
 
 // Sink delivers one event to one destination, making exactly one attempt.
 // Implementations must be safe for concurrent use, honour ctx, and wrap errors
-// that no retry can fix with sink.Permanent.
+// that no retry can fix with sink.Permanent. The sink package's HTTP, Chat and
+// Kafka satisfy it.
 type Sink interface {
 	Deliver(ctx context.Context, d sink.Delivery) error
 }
 
-// errBusy is the hand-off reason when a delivery finds its lane's queue full.
-var errBusy = errors.New("sink busy: lane queue full")
+// ErrBusy is the hand-off cause (dispatch_last_error) when a delivery finds its
+// lane's queue full. It is not a failed attempt: the attempt count stays.
+var ErrBusy = errors.New("sink busy: lane queue full")
 
-// job is one (record, sink) delivery.
-type job struct {
-	d sink.Delivery
-	// meta describes earlier failures; zero for a first attempt.
-	meta retry.Meta
-	// tier is the tier the record came from, -1 for the canonical topic.
-	tier int
-	// done is called exactly once, when the delivery succeeded or is durably handed off.
-	done func()
+// Canonical is the tier of a record read from the canonical topic; retry tiers
+// are numbered from 0.
+const Canonical = -1
+
+// Job is one (record, sink) delivery.
+type Job struct {
+	// Delivery is what the sink receives; its Attempt is set by the engine.
+	Delivery sink.Delivery
+	// Meta describes earlier failures; zero for a first attempt.
+	Meta retry.Meta
+	// Tier is the tier the record came from, Canonical for the canonical topic.
+	// A failed delivery goes to tier Tier+1, or to the DLQ after the last tier.
+	Tier int
+	// Done is called exactly once, when the delivery succeeded or is durably
+	// handed off; never when the hand-off gave up because its context ended.
+	Done func()
 }
 
 // sinkLanes are one sink's lanes: each runs the deliveries for a subset of keys,
@@ -44,20 +53,33 @@ type sinkLanes struct {
 	s       Sink
 	timeout time.Duration
 	cb      *gobreaker.CircuitBreaker[struct{}]
-	lanes   []chan *job
+	lanes   []chan *Job
 }
 
-// engine owns every sink's lanes and the retry publisher.
-type engine struct {
+// Engine owns every sink's lanes and breaker and the retry publisher. Submit is
+// safe for concurrent use; every Job submitted ends with its Done called once,
+// unless the context given to Submit/Start ends first (the record then stays
+// uncommitted and is fetched again after a restart).
+type Engine struct {
 	sinks map[string]*sinkLanes
 	pub   *retry.Publisher
-	m     *metrics
+	m     *Metrics
 	log   *zap.Logger
 	wg    sync.WaitGroup
 }
 
-func newEngine(specs map[string]route.SinkSpec, built map[string]Sink, pub *retry.Publisher, m *metrics, log *zap.Logger) *engine {
-	e := &engine{sinks: map[string]*sinkLanes{}, pub: pub, m: m, log: log}
+// NewEngine builds the lanes and breaker of every sink in specs (validated by
+// route.Parse: concurrency, queue and breaker set) around the sink of the same
+// name in built. Failed deliveries go through pub. A nil m or log records
+// nothing. It starts nothing; see Start.
+func NewEngine(specs map[string]route.SinkSpec, built map[string]Sink, pub *retry.Publisher, m *Metrics, log *zap.Logger) *Engine {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	e := &Engine{sinks: map[string]*sinkLanes{}, pub: pub, m: m, log: log}
 	for name, spec := range specs {
 		sl := &sinkLanes{name: name, s: built[name], timeout: spec.Timeout}
 		failures := spec.Breaker.Failures
@@ -76,16 +98,16 @@ func newEngine(specs map[string]route.SinkSpec, built map[string]Sink, pub *retr
 		m.breaker.WithLabelValues(name).Set(0)
 		m.inflight.WithLabelValues(name).Set(0)
 		for range spec.Concurrency {
-			sl.lanes = append(sl.lanes, make(chan *job, spec.Queue))
+			sl.lanes = append(sl.lanes, make(chan *Job, spec.Queue))
 		}
 		e.sinks[name] = sl
 	}
 	return e
 }
 
-// start runs every lane until ctx ends. ctx is the work context: it outlives the
-// fetch loops so queued deliveries finish during the drain.
-func (e *engine) start(ctx context.Context) {
+// Start runs every lane until ctx ends. ctx is the work context: it outlives the
+// fetch loops so queued deliveries finish during the drain. Call it once.
+func (e *Engine) Start(ctx context.Context) {
 	for _, sl := range e.sinks {
 		for _, ch := range sl.lanes {
 			e.wg.Go(func() {
@@ -102,18 +124,26 @@ func (e *engine) start(ctx context.Context) {
 	}
 }
 
-// wait returns when every lane has stopped.
-func (e *engine) wait() { e.wg.Wait() }
+// Wait returns when every lane has stopped (after Start's ctx ended).
+func (e *Engine) Wait() { e.wg.Wait() }
 
-// submit queues j on its lane without blocking. A full lane hands j off to the
-// next retry tier in the background: a hanging sink never stalls the fetch loop.
-func (e *engine) submit(ctx context.Context, name string, j *job) {
+// Has reports whether name is one of the engine's sinks.
+func (e *Engine) Has(name string) bool {
+	_, ok := e.sinks[name]
+	return ok
+}
+
+// Submit queues j on the lane of sink name that its key maps to, without
+// blocking. A full lane hands j off to the next retry tier in the background
+// (cause ErrBusy): a hanging sink never stalls the fetch loop. ctx bounds that
+// hand-off's retries. name must be one of the engine's sinks (Has).
+func (e *Engine) Submit(ctx context.Context, name string, j *Job) {
 	sl := e.sinks[name]
-	ch := sl.lanes[sl.lane(j.d.Key)]
+	ch := sl.lanes[sl.lane(j.Delivery.Key)]
 	select {
 	case ch <- j:
 	default:
-		go e.handoff(ctx, sl, j, errBusy, outcomeBusy)
+		go e.handoff(ctx, sl, j, ErrBusy, outcomeBusy)
 	}
 }
 
@@ -126,13 +156,13 @@ func (sl *sinkLanes) lane(key []byte) int {
 }
 
 // attempt makes one delivery attempt under the sink's timeout and breaker.
-func (e *engine) attempt(ctx context.Context, sl *sinkLanes, j *job) {
-	j.d.Attempt = j.meta.Attempt + 1
+func (e *Engine) attempt(ctx context.Context, sl *sinkLanes, j *Job) {
+	j.Delivery.Attempt = j.Meta.Attempt + 1
 	actx, cancel := context.WithTimeout(ctx, sl.timeout)
 	g := e.m.inflight.WithLabelValues(sl.name)
 	g.Inc()
 	start := time.Now()
-	_, err := sl.cb.Execute(func() (struct{}, error) { return struct{}{}, sl.s.Deliver(actx, j.d) })
+	_, err := sl.cb.Execute(func() (struct{}, error) { return struct{}{}, sl.s.Deliver(actx, j.Delivery) })
 	took := time.Since(start)
 	g.Dec()
 	cancel()
@@ -142,10 +172,10 @@ func (e *engine) attempt(ctx context.Context, sl *sinkLanes, j *job) {
 	switch {
 	case err == nil:
 		e.m.deliveries.WithLabelValues(sl.name, outcomeDelivered).Inc()
-		if !j.d.EventTime.IsZero() {
-			e.m.latency.WithLabelValues(sl.name).Observe(time.Since(j.d.EventTime).Seconds())
+		if !j.Delivery.EventTime.IsZero() {
+			e.m.latency.WithLabelValues(sl.name).Observe(time.Since(j.Delivery.EventTime).Seconds())
 		}
-		j.done()
+		j.Done()
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		e.handoff(ctx, sl, j, err, outcomeBreakerOpen)
 	default:
@@ -157,18 +187,18 @@ func (e *engine) attempt(ctx context.Context, sl *sinkLanes, j *job) {
 // errors and after the last tier) and calls done once the write is durable. The
 // write is retried until it succeeds or ctx ends; in the latter case done is not
 // called, the record stays uncommitted and is fetched again after a restart.
-func (e *engine) handoff(ctx context.Context, sl *sinkLanes, j *job, cause error, outcome string) {
-	m := j.meta
-	m.Sink, m.ID = sl.name, j.d.ID
-	if cause != errBusy && !errors.Is(cause, gobreaker.ErrOpenState) && !errors.Is(cause, gobreaker.ErrTooManyRequests) {
+func (e *Engine) handoff(ctx context.Context, sl *sinkLanes, j *Job, cause error, outcome string) {
+	m := j.Meta
+	m.Sink, m.ID = sl.name, j.Delivery.ID
+	if cause != ErrBusy && !errors.Is(cause, gobreaker.ErrOpenState) && !errors.Is(cause, gobreaker.ErrTooManyRequests) {
 		m.Attempt++
 	}
 	if m.FirstFailure.IsZero() {
 		m.FirstFailure = time.Now()
 	}
 	m.LastError = cause.Error()
-	m.EventTime = j.d.EventTime
-	log := e.log.With(zap.String("sink", sl.name), zap.String("idempotency_id", j.d.ID), zap.Int("attempt", m.Attempt), zap.Error(cause))
+	m.EventTime = j.Delivery.EventTime
+	log := e.log.With(zap.String("sink", sl.name), zap.String("idempotency_id", j.Delivery.ID), zap.Int("attempt", m.Attempt), zap.Error(cause))
 	for backoff := 50 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		var (
@@ -177,9 +207,9 @@ func (e *engine) handoff(ctx context.Context, sl *sinkLanes, j *job, cause error
 		)
 		if sink.IsPermanent(cause) {
 			res = retry.Result{Tier: -1, Reason: retry.ReasonPermanent}
-			err = e.pub.DeadLetter(wctx, j.d.Key, j.d.Body, m, retry.ReasonPermanent)
+			err = e.pub.DeadLetter(wctx, j.Delivery.Key, j.Delivery.Body, m, retry.ReasonPermanent)
 		} else {
-			res, err = e.pub.Handoff(wctx, j.d.Key, j.d.Body, m, j.tier+1)
+			res, err = e.pub.Handoff(wctx, j.Delivery.Key, j.Delivery.Body, m, j.Tier+1)
 		}
 		cancel()
 		if err == nil {
@@ -192,7 +222,7 @@ func (e *engine) handoff(ctx context.Context, sl *sinkLanes, j *job, cause error
 				e.m.retries.WithLabelValues(retry.Label(e.pub.Tiers().Delay(res.Tier))).Inc()
 				log.Debug("delivery handed to retry tier", zap.Int("tier", res.Tier), zap.String("outcome", outcome))
 			}
-			j.done()
+			j.Done()
 			return
 		}
 		log.Error("handing delivery off failed; retrying", zap.NamedError("handoff_error", err))
@@ -206,7 +236,7 @@ func (e *engine) handoff(ctx context.Context, sl *sinkLanes, j *job, cause error
 
 // deadLetter writes a record that cannot be delivered at all (undecodable event,
 // unknown sink) to the DLQ, retrying the write until ctx ends.
-func (e *engine) deadLetter(ctx context.Context, key, value []byte, m retry.Meta, reason string) error {
+func (e *Engine) deadLetter(ctx context.Context, key, value []byte, m retry.Meta, reason string) error {
 	for backoff := 50 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := e.pub.DeadLetter(wctx, key, value, m, reason)

@@ -1,0 +1,48 @@
+package deliver
+
+import (
+	"errors"
+	"time"
+
+	"github.com/courierhook/pipeline/platform/broker"
+)
+
+// Config is the delivery runtime's configuration. The dispatcher's app fills it
+// from its environment configuration (DISPATCHER_*), where each knob is
+// documented with its variable and default.
+type Config struct {
+	// Kafka is the cluster every reader fetches from and lag is read from.
+	Kafka broker.Config
+	// Topic is the canonical topic consumed.
+	Topic string
+	// Group is the consumer group of the canonical topic; the reader of retry
+	// tier label L uses Group+".retry."+L.
+	Group string
+	// MaxInFlight bounds records fetched but not yet done, per consumer: the
+	// memory bound. Deliveries never wait on it for a slow sink, because a full
+	// lane hands off at once.
+	MaxInFlight int
+	// CommitInterval is how often done offsets are committed (batched).
+	CommitInterval time.Duration
+	// ShutdownTimeout bounds the drain after ctx ends: in-flight deliveries
+	// finish or are handed off; then attempts are aborted.
+	ShutdownTimeout time.Duration
+}
+
+// Validate reports every value that cannot work, joined.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Kafka.Brokers) == 0 {
+		errs = append(errs, errors.New("deliver: no Kafka brokers"))
+	}
+	if c.Topic == "" || c.Group == "" {
+		errs = append(errs, errors.New("deliver: topic and group must be set"))
+	}
+	if c.MaxInFlight <= 0 {
+		errs = append(errs, errors.New("deliver: MaxInFlight must be positive"))
+	}
+	if c.CommitInterval <= 0 || c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("deliver: CommitInterval and ShutdownTimeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
