@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
@@ -171,8 +172,12 @@ func toMessage(r spool.Record) kafka.Message {
 // forwarder moves on. Every other error (broker down, auth, unknown topic,
 // timeouts) is retried as before.
 func (d *Durable) RunForwarder(ctx context.Context) error {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
-	backoff := minBackoff
+	// Retries wait 100 ms doubling to 5 s, each ±50 % (jitter: gateways that lost
+	// Kafka together do not come back in step); a forwarded batch resets it.
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
+	}
 	idle := time.NewTicker(time.Second)
 	defer idle.Stop()
 	var pending []spool.Entry
@@ -192,7 +197,7 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 					return nil
 				}
 				d.log.Error("reading spool", zap.Error(err))
-				if !sleep(ctx, backoff) {
+				if !sleep(ctx, bo.NextBackOff()) {
 					return nil
 				}
 				continue
@@ -220,10 +225,9 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 			}
 			if qerr := d.quarantine(pending[0], err); qerr != nil {
 				d.log.Error("quarantining a refused spool record; retrying", zap.Error(qerr))
-				if !sleep(ctx, backoff) {
+				if !sleep(ctx, bo.NextBackOff()) {
 					return nil
 				}
-				backoff = min(backoff*2, maxBackoff)
 				continue
 			}
 			isolate = max(isolate-1, 0)
@@ -235,15 +239,15 @@ func (d *Durable) RunForwarder(ctx context.Context) error {
 				return nil
 			}
 			d.m.PublishErrors.WithLabelValues("forward").Inc()
+			wait := bo.NextBackOff()
 			d.log.Warn("forwarding spooled records failed; retrying",
-				zap.Int("records", len(pending)), zap.Duration("backoff", backoff), zap.Error(err))
-			if !sleep(ctx, backoff) {
+				zap.Int("records", len(pending)), zap.Duration("backoff", wait), zap.Error(err))
+			if !sleep(ctx, wait) {
 				return nil
 			}
-			backoff = min(backoff*2, maxBackoff)
 			continue
 		}
-		backoff = minBackoff
+		bo.Reset()
 		if err := d.sp.Commit(pending); err != nil {
 			// Kafka has the records; failing to persist the cursor means they would be
 			// sent again after a restart (duplicates, not loss).
