@@ -42,7 +42,6 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 	subjIdx := map[string]int{}
 	partSeen := map[string]bool{}
 	var deadIDs []string
-	var buf []byte
 	for i, m := range recs {
 		rec := RawRecord(m)
 		outs, err := normalizeSafe(c.d.Normalize, rec)
@@ -60,17 +59,11 @@ func (c *Consumer) prepare(recs []kafka.Message) *batch {
 			encs := make([]encodedEvent, len(it.outs))
 			size := 0
 			for j := range it.outs {
-				if cap(buf)-len(buf) < 4<<10 {
-					buf = make([]byte, 0, max(256<<10, 1024*len(recs)))
-				}
-				enc, encErr := encodeEvent(buf, &it.outs[j].Event)
+				enc, encErr := encodeEvent(&it.outs[j].Event)
 				if encErr != nil {
 					it.err = adapter.Permanent(ReasonEncodeFailed, "encoding canonical event: %v", encErr)
 					break
 				}
-				// Each event keeps its own slice of the chunk; the next one is
-				// appended after it.
-				buf = enc.json[len(enc.json):]
 				if n := recordSize(&it.outs[j].Event, enc); n > c.cfg.MaxEventBytes {
 					it.err = adapter.Permanent(ReasonEventTooLarge, "canonical event of %d bytes exceeds the %d-byte limit", n, c.cfg.MaxEventBytes)
 					break

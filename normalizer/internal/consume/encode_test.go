@@ -17,22 +17,26 @@ import (
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
-// assertEncodesLikeJSON checks encodeEvent against json.Marshal for both values of
-// data.advances.
+// assertEncodesLikeJSON checks that encodeEvent, with either value of
+// data.advances spliced in, gives json.Marshal's bytes for that value, and that
+// it fails exactly when json.Marshal does.
 func assertEncodesLikeJSON(t *testing.T, ev shipment.Event) {
 	t.Helper()
-	enc, err := encodeEvent(nil, &ev)
-	_, jerr := json.Marshal(&ev)
-	if jerr != nil {
-		require.Error(t, err, "encoding/json fails, so must encodeEvent")
-		return
-	}
-	require.NoError(t, err)
-	for _, adv := range []bool{true, false} {
-		ev.Data.Advances = adv
-		want, err := json.Marshal(&ev)
+	for _, encAdv := range []bool{true, false} { // the value ev holds when encoded
+		ev.Data.Advances = encAdv
+		enc, err := encodeEvent(&ev)
+		_, jerr := json.Marshal(&ev)
+		if jerr != nil {
+			require.Error(t, err, "encoding/json fails, so must encodeEvent")
+			return
+		}
 		require.NoError(t, err)
-		assert.Equal(t, string(want), string(enc.value(adv)))
+		for _, adv := range []bool{true, false} {
+			ev.Data.Advances = adv
+			want, err := json.Marshal(&ev)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(enc.value(adv)))
+		}
 	}
 }
 
@@ -76,7 +80,7 @@ func TestEncodeEvent_matchesEncodingJSON(t *testing.T) {
 func TestEncodeEvent_edgeCases(t *testing.T) {
 	lat, lon := -6.2000001, 1e21
 	occurred := time.Date(2026, 5, 6, 7, 8, 9, 0, time.FixedZone("WIB", 7*3600))
-	tricky := "<a href=\"x\">&amp;</a>\\ \b\f\n\r\t\x00\x1f\x7f é \u2028\u2029 \xff\xfe 😀"
+	tricky := "<a href=\"x\">&amp;</a>\\ \b\f\n\r\t\x00\x1f\x7f é \u2028\u2029 \xff\xfe 😀 ,\"advances\":false"
 	full := shipment.Event{
 		SpecVersion: "1.0", ID: "id", Source: tricky, Type: "t", Subject: tricky, Time: occurred,
 		Data: shipment.Data{
@@ -98,6 +102,10 @@ func TestEncodeEvent_edgeCases(t *testing.T) {
 		"zero value":   {},
 		"empty slices": {Data: shipment.Data{Proof: []shipment.Media{}}},
 		"year 10000":   {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		// The member name inside strings before data (source, subject) and in
+		// data before the member itself must not be taken for it.
+		"advances in strings": {Source: `,"advances":false`, Subject: `{"advances":false}`,
+			Data: shipment.Data{Provider: `,"advances":false,`, ProviderStatus: `"advances":false`}},
 	}
 	for name, ev := range tests {
 		t.Run(name, func(t *testing.T) { assertEncodesLikeJSON(t, ev) })
@@ -148,14 +156,14 @@ func fillAll(v reflect.Value) {
 	}
 }
 
-// TestEncodeEvent_everyDataFieldEncoded fails when a field of shipment.Data
-// (or of the event) is added without being encoded: with every field set,
+// TestEncodeEvent_everyDataFieldEncoded fails when a field of shipment.Data is
+// not in the canonical JSON (e.g. tagged json:"-"): with every field set,
 // encodeEvent must equal encoding/json and every JSON name of Data must appear.
 func TestEncodeEvent_everyDataFieldEncoded(t *testing.T) {
 	var ev shipment.Event
 	fillAll(reflect.ValueOf(&ev).Elem())
 	assertEncodesLikeJSON(t, ev)
-	enc, err := encodeEvent(nil, &ev)
+	enc, err := encodeEvent(&ev)
 	require.NoError(t, err)
 	var got struct {
 		Data map[string]json.RawMessage `json:"data"`
@@ -165,5 +173,28 @@ func TestEncodeEvent_everyDataFieldEncoded(t *testing.T) {
 	for i := 0; i < dt.NumField(); i++ {
 		name, _, _ := strings.Cut(dt.Field(i).Tag.Get("json"), ",")
 		assert.Contains(t, got.Data, name, "data.%s not encoded", name)
+	}
+}
+
+// BenchmarkEncodeEvent is the CPU cost of encoding one canonical event when a
+// batch is prepared: the normbench Komerce event (see cmd/normbench) and a
+// fully populated one.
+func BenchmarkEncodeEvent(b *testing.B) {
+	outs, err := adapter.Normalize(adapter.RawRecord{
+		Provider: "komerce", Body: []byte(`{"order_no":"KOM-00000001","cnote":"JNE00000001","status":"Dikirim"}`),
+		ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC), Topic: "normbench.raw", Partition: 1, Offset: 12345,
+	})
+	require.NoError(b, err)
+	var full shipment.Event
+	fillAll(reflect.ValueOf(&full).Elem())
+	for name, ev := range map[string]*shipment.Event{"komerce": &outs[0].Event, "every_field": &full} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := encodeEvent(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -141,7 +141,7 @@ func withID(enc encodedEvent, ev *shipment.Event) (encodedEvent, error) {
 			return enc, nil
 		}
 	}
-	return encodeEvent(nil, ev)
+	return encodeEvent(ev)
 }
 
 // providerLabel bounds the provider label of a metric: a registered provider

@@ -19,12 +19,12 @@ import (
 func TestWithID_patchesTheEnvelopeID(t *testing.T) {
 	ev := &shipment.Event{SpecVersion: shipment.SpecVersion, ID: shipment.EventID("a"), Subject: "komerce:K"}
 	ev.Data.ReceivedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	enc, err := encodeEvent(nil, ev)
+	enc, err := encodeEvent(ev)
 	require.NoError(t, err)
 	ev.ID = shipment.EventID("a#2")
 	got, err := withID(enc, ev)
 	require.NoError(t, err)
-	want, err := encodeEvent(nil, ev)
+	want, err := encodeEvent(ev)
 	require.NoError(t, err)
 	assert.Equal(t, string(want.json), string(got.json))
 	assert.Equal(t, want.split, got.split)
