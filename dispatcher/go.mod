@@ -3,6 +3,7 @@ module github.com/courierhook/pipeline/dispatcher
 go 1.26.0
 
 require (
+	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/courierhook/pipeline/platform v0.0.0-00010101000000-000000000000
 	github.com/courierhook/pipeline/schemas v0.0.0
 	github.com/google/uuid v1.6.0

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/zap"
 
@@ -199,7 +200,8 @@ func (e *Engine) handoff(ctx context.Context, sl *sinkLanes, j *Job, cause error
 	m.LastError = cause.Error()
 	m.EventTime = j.Delivery.EventTime
 	log := e.log.With(zap.String("sink", sl.name), zap.String("idempotency_id", j.Delivery.ID), zap.Int("attempt", m.Attempt), zap.Error(cause))
-	for backoff := 50 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
+	bo := writeBackOff()
+	for {
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		var (
 			res retry.Result
@@ -229,7 +231,7 @@ func (e *Engine) handoff(ctx context.Context, sl *sinkLanes, j *Job, cause error
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(bo.NextBackOff()):
 		}
 	}
 }
@@ -237,7 +239,8 @@ func (e *Engine) handoff(ctx context.Context, sl *sinkLanes, j *Job, cause error
 // deadLetter writes a record that cannot be delivered at all (undecodable event,
 // unknown sink) to the DLQ, retrying the write until ctx ends.
 func (e *Engine) deadLetter(ctx context.Context, key, value []byte, m retry.Meta, reason string) error {
-	for backoff := 50 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
+	bo := writeBackOff()
+	for {
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := e.pub.DeadLetter(wctx, key, value, m, reason)
 		cancel()
@@ -249,7 +252,16 @@ func (e *Engine) deadLetter(ctx context.Context, key, value []byte, m retry.Meta
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("dead-lettering record: %w", ctx.Err())
-		case <-time.After(backoff):
+		case <-time.After(bo.NextBackOff()):
 		}
+	}
+}
+
+// writeBackOff paces retries of a retry-tier or DLQ write: 50 ms doubling to 5 s,
+// each wait ±50 % so that workers that failed together do not retry in step.
+func writeBackOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval: 50 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
 	}
 }
