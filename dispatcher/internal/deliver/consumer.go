@@ -131,21 +131,34 @@ func (c *Consumer) handle(ctx, workCtx context.Context, msg kafka.Message) error
 	if decodeErr == nil && ev.ID == "" {
 		decodeErr = errors.New("event has no id")
 	}
-	if c.tier < 0 {
-		if decodeErr != nil {
-			return c.poison(workCtx, msg, retry.Meta{Sink: "-", Source: source, LastError: decodeErr.Error()}, retry.ReasonInvalidEvent)
-		}
-		sinks := c.table.MatchEvent(route.NewEvent(&ev, msg.Value))
-		rec := c.tr.Add(msg, len(sinks), c.release)
-		for _, s := range sinks {
-			c.eng.Submit(workCtx, s, &Job{
-				Delivery: sink.Delivery{ID: sink.IdempotencyID(ev.ID, s), Key: msg.Key, Body: msg.Value, Event: &ev, EventTime: msg.Time},
-				Meta:     retry.Meta{Source: source},
-				Tier:     Canonical, Done: rec.Done,
-			})
-		}
-		return nil
+	if c.tier == Canonical {
+		return c.handleCanonical(workCtx, msg, &ev, source, decodeErr)
 	}
+	return c.handleTier(ctx, workCtx, msg, &ev, source, decodeErr)
+}
+
+// handleCanonical submits one delivery per sink the routes pick for ev (none:
+// the record is done at once); an undecodable record is dead-lettered.
+func (c *Consumer) handleCanonical(workCtx context.Context, msg kafka.Message, ev *shipment.Event, source string, decodeErr error) error {
+	if decodeErr != nil {
+		return c.poison(workCtx, msg, retry.Meta{Sink: "-", Source: source, LastError: decodeErr.Error()}, retry.ReasonInvalidEvent)
+	}
+	sinks := c.table.MatchEvent(route.NewEvent(ev, msg.Value))
+	rec := c.tr.Add(msg, len(sinks), c.release)
+	for _, s := range sinks {
+		c.eng.Submit(workCtx, s, &Job{
+			Delivery: sink.Delivery{ID: sink.IdempotencyID(ev.ID, s), Key: msg.Key, Body: msg.Value, Event: ev, EventTime: msg.Time},
+			Meta:     retry.Meta{Source: source},
+			Tier:     Canonical, Done: rec.Done,
+		})
+	}
+	return nil
+}
+
+// handleTier waits for the record's not-before, then submits its one delivery
+// to the sink its headers name; a record without meta, for a sink the routes
+// file no longer has, or with an undecodable event is dead-lettered.
+func (c *Consumer) handleTier(ctx, workCtx context.Context, msg kafka.Message, ev *shipment.Event, source string, decodeErr error) error {
 	meta, err := retry.ParseMeta(msg)
 	if err != nil {
 		return c.poison(workCtx, msg, retry.Meta{Sink: "-", Source: source, LastError: err.Error()}, retry.ReasonUnknownSink)
@@ -180,7 +193,7 @@ func (c *Consumer) handle(ctx, workCtx context.Context, msg kafka.Message) error
 	}
 	rec := c.tr.Add(msg, 1, c.release)
 	c.eng.Submit(workCtx, meta.Sink, &Job{
-		Delivery: sink.Delivery{ID: meta.ID, Key: msg.Key, Body: msg.Value, Event: &ev, EventTime: eventTime},
+		Delivery: sink.Delivery{ID: meta.ID, Key: msg.Key, Body: msg.Value, Event: ev, EventTime: eventTime},
 		Meta:     meta, Tier: c.tier, Done: rec.Done,
 	})
 	return nil

@@ -135,3 +135,30 @@ func TestCanonicalConsumer_RoutesOrDeadLettersEachRecord(t *testing.T) {
 	assert.Len(t, r.commits(), 2, "nothing new to commit")
 	require.NoError(t, stop())
 }
+
+// A tier record that names no sink, or a sink the routes file no longer has, or
+// carries no decodable event, is dead-lettered with its reason and then done.
+func TestTierConsumer_DeadLettersWhatItCannotDeliver(t *testing.T) {
+	gone := tierRecord(0, 0, time.Time{})
+	gone.Headers = retry.Meta{Sink: "gone", ID: "x", Attempt: 1}.Headers()
+	noMeta := kafka.Message{Topic: "retry.1s", Offset: 1, Value: []byte(`{"id":"evt-1"}`)}
+	badEvent := tierRecord(0, 2, time.Time{})
+	badEvent.Value = []byte("not json")
+	r := &commitRecorder{msgs: []kafka.Message{gone, noMeta, badEvent, tierRecord(0, 3, time.Time{})}}
+	s := &recordingSink{}
+	te := newTestEngine(t, s, 1, 10)
+	workCtx := te.start(t)
+	c := deliver.NewConsumer("retry_1s", r, 0, nil, te.eng, consumerConfig, te.m, nil)
+	stop := runFetch(t, c, workCtx)
+
+	require.Eventually(t, func() bool { return c.InFlight() == 0 && s.has("p0-3") }, 10*time.Second, time.Millisecond)
+	var reasons []string
+	for _, m := range te.w.written() {
+		assert.Equal(t, "dlq", m.Topic)
+		reasons = append(reasons, string(broker.Header(m, schemas.HeaderDLQReason)))
+	}
+	assert.Equal(t, []string{retry.ReasonUnknownSink, retry.ReasonUnknownSink, retry.ReasonInvalidEvent}, reasons)
+	require.NoError(t, c.Commit(t.Context()))
+	assert.Equal(t, map[int]int64{0: 3}, r.committed())
+	require.NoError(t, stop())
+}
