@@ -1,0 +1,524 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/fetch"
+	"go.uber.org/zap"
+)
+
+// fetchSlack is how long past MaxWait the client waits for a fetch answer
+// before it gives up on the connection: long enough that a busy host answering
+// late does not cost a reconnect (the kafka.Reader failure ReaderOptions.MaxWait
+// describes), short enough that a dead connection is noticed.
+const fetchSlack = 10 * time.Second
+
+// failuresBeforeRegroup is how many fetch requests in a row may fail without a
+// response before the loops are rebuilt on fresh metadata.
+const failuresBeforeRegroup = 3
+
+// errRegroup marks a fetch loop's request to rebuild the loops on fresh
+// metadata (a partition's leader moved, or its broker stopped answering).
+var errRegroup = errors.New("partition leadership changed")
+
+// fetchPositions holds the next offset to fetch per assigned partition; a negative
+// value (kafka.FirstOffset, kafka.LastOffset) still has to be resolved. Each
+// partition is read and written by one fetch loop at a time.
+type fetchPositions struct {
+	mu   sync.Mutex
+	next map[assignedPartition]int64
+}
+
+func (p *fetchPositions) get(k assignedPartition) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next[k]
+}
+
+func (p *fetchPositions) set(k assignedPartition, off int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.next[k] = off
+}
+
+// unresolved returns the partitions whose position is a start policy.
+func (p *fetchPositions) unresolved() map[assignedPartition]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[assignedPartition]int64{}
+	for k, off := range p.next {
+		if off < 0 {
+			out[k] = off
+		}
+	}
+	return out
+}
+
+// consume fetches gen's partitions until gctx ends (the generation is over).
+// It must not return before that: the first function started on a generation
+// that returns ends the generation.
+func (r *GroupReader) consume(gctx context.Context, gen *kafka.Generation, epoch uint64) {
+	pos := &fetchPositions{next: map[assignedPartition]int64{}}
+	for topic, parts := range gen.Assignments {
+		for _, p := range parts {
+			pos.next[assignedPartition{topic, p.ID}] = p.Offset
+		}
+	}
+	if len(pos.next) == 0 {
+		<-gctx.Done()
+		return
+	}
+	bo := newDoublingDelay(100*time.Millisecond, 5*time.Second)
+	for gctx.Err() == nil {
+		started := time.Now()
+		err := r.fetchAll(gctx, pos, epoch)
+		if gctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			bo.reset() // the previous layout worked for a while: this is a new incident
+		}
+		r.stats.regroups.Add(1)
+		delay := bo.next()
+		r.log.Warn("rebuilding fetch loops on fresh metadata", zap.Duration("after", delay), zap.Error(err))
+		if !waitOrDone(gctx, delay) {
+			return
+		}
+		r.renewTransport()
+	}
+}
+
+// fetchAll resolves start offsets, groups the partitions by leader and runs one
+// fetch loop per leader broker, until ctx ends or a loop needs fresh metadata
+// (its error is returned).
+func (r *GroupReader) fetchAll(ctx context.Context, pos *fetchPositions, epoch uint64) error {
+	c := r.client()
+	if err := r.resolve(ctx, c, pos.unresolved(), pos); err != nil {
+		return err
+	}
+	byLeader, err := leaders(ctx, c, pos)
+	if err != nil {
+		return err
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(byLeader))
+	var wg sync.WaitGroup
+	for _, parts := range byLeader {
+		wg.Go(func() { errc <- r.fetchLoop(lctx, c, parts, pos, epoch) })
+	}
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// leaders groups the partitions of pos by leader broker id, using the
+// metadata the connection pool routes fetch requests with.
+func leaders(ctx context.Context, c *kafka.Client, pos *fetchPositions) (map[int][]assignedPartition, error) {
+	pos.mu.Lock()
+	want := map[string]bool{}
+	for k := range pos.next {
+		want[k.topic] = true
+	}
+	pos.mu.Unlock()
+	topics := make([]string, 0, len(want))
+	for t := range want {
+		topics = append(topics, t)
+	}
+	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata: %w", err)
+	}
+	return groupByLeader(meta.Topics, want, pos)
+}
+
+// groupByLeader returns the partitions of pos per leader broker id, each list
+// sorted, or an error naming a partition that has no leader or no metadata.
+func groupByLeader(topics []kafka.Topic, want map[string]bool, pos *fetchPositions) (map[int][]assignedPartition, error) {
+	leader := map[assignedPartition]int{}
+	for _, t := range topics {
+		if !want[t.Name] {
+			continue
+		}
+		if t.Error != nil {
+			return nil, fmt.Errorf("reading metadata of %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			if p.Error != nil || p.Leader.Host == "" || p.Leader.ID < 0 {
+				return nil, fmt.Errorf("partition %s/%d has no leader (%v)", t.Name, p.ID, p.Error)
+			}
+			leader[assignedPartition{t.Name, p.ID}] = p.Leader.ID
+		}
+	}
+	out := map[int][]assignedPartition{}
+	pos.mu.Lock()
+	defer pos.mu.Unlock()
+	for k := range pos.next {
+		id, ok := leader[k]
+		if !ok {
+			return nil, fmt.Errorf("no metadata for partition %s/%d", k.topic, k.partition)
+		}
+		out[id] = append(out[id], k)
+	}
+	for _, parts := range out {
+		sort.Slice(parts, func(i, j int) bool {
+			if parts[i].topic != parts[j].topic {
+				return parts[i].topic < parts[j].topic
+			}
+			return parts[i].partition < parts[j].partition
+		})
+	}
+	return out, nil
+}
+
+// resolve turns start policies (kafka.FirstOffset, kafka.LastOffset) into
+// offsets with one ListOffsets request (split per leader by the client).
+func (r *GroupReader) resolve(ctx context.Context, c *kafka.Client, todo map[assignedPartition]int64, pos *fetchPositions) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for k, policy := range todo {
+		req.Topics[k.topic] = append(req.Topics[k.topic], kafka.OffsetRequest{Partition: k.partition, Timestamp: policy})
+	}
+	res, err := c.ListOffsets(ctx, req)
+	if err != nil {
+		return fmt.Errorf("listing offsets: %w", err)
+	}
+	for topic, parts := range res.Topics {
+		for _, p := range parts {
+			k := assignedPartition{topic, p.Partition}
+			policy, ok := todo[k]
+			if !ok {
+				continue
+			}
+			if p.Error != nil {
+				return fmt.Errorf("listing offsets of %s/%d: %w", topic, p.Partition, p.Error)
+			}
+			off := p.FirstOffset
+			if policy == kafka.LastOffset {
+				off = p.LastOffset
+			}
+			if off < 0 {
+				return fmt.Errorf("listing offsets of %s/%d: no offset in answer", topic, p.Partition)
+			}
+			pos.set(k, off)
+			delete(todo, k)
+		}
+	}
+	if len(todo) > 0 {
+		return fmt.Errorf("listing offsets: %d partitions missing from the answer", len(todo))
+	}
+	return nil
+}
+
+// fetchLoop sends one fetch request at a time covering parts (all led by one
+// broker) and queues what comes back, until ctx ends or a partition needs a
+// new leader lookup. It never sends faster than the broker answers, and backs
+// off after failures and after answers that brought nothing before MaxWait.
+func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []assignedPartition, pos *fetchPositions, epoch uint64) error {
+	bo := newDoublingDelay(50*time.Millisecond, max(r.opts.MaxWait, time.Second))
+	failures := 0
+	for {
+		req := r.fetchRequest(parts, pos)
+		started := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, r.opts.MaxWait+fetchSlack)
+		res, err := c.Transport.RoundTrip(rctx, c.Addr, req)
+		cancel()
+		r.stats.fetches.Add(1)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil {
+			if code := res.(*fetch.Response).ErrorCode; code != 0 {
+				err = kafka.Error(code)
+			}
+		}
+		if err != nil {
+			r.stats.fetchErrors.Add(1)
+			var routing *fetch.Error // the pool's metadata has no leader for a partition, or several
+			if errors.As(err, &routing) {
+				return fmt.Errorf("%w: %w", errRegroup, err)
+			}
+			if failures++; failures >= failuresBeforeRegroup {
+				return fmt.Errorf("fetching (%d failures in a row): %w", failures, err)
+			}
+			r.log.Debug("fetch failed; retrying", zap.Int("attempt", failures), zap.Error(err))
+			if !waitOrDone(ctx, bo.next()) {
+				return ctx.Err()
+			}
+			continue
+		}
+		failures = 0
+		resp := res.(*fetch.Response)
+		out := r.handle(ctx, c, resp, pos, epoch)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if out.regroup != nil {
+			return fmt.Errorf("%w: %w", errRegroup, out.regroup)
+		}
+		if out.records == 0 {
+			r.stats.emptyFetches.Add(1)
+		}
+		var wait time.Duration
+		switch {
+		case out.partErr != nil:
+			wait = bo.next()
+			r.log.Warn("fetch returned a partition error; backing off", zap.Duration("after", wait), zap.Error(out.partErr))
+		case out.records == 0 && time.Since(started) < r.opts.MaxWait/2:
+			// An answer with nothing new that did not wait: never spin on it.
+			wait = bo.next()
+		default:
+			bo.reset()
+		}
+		wait = max(wait, time.Duration(resp.ThrottleTimeMs)*time.Millisecond)
+		if wait > 0 && !waitOrDone(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}
+
+// fetchRequest builds one fetch request for parts at their current fetchPositions.
+func (r *GroupReader) fetchRequest(parts []assignedPartition, pos *fetchPositions) *fetch.Request {
+	req := &fetch.Request{
+		ReplicaID:   -1,
+		MaxWaitTime: int32(r.opts.MaxWait / time.Millisecond),
+		MinBytes:    1,
+		MaxBytes:    int32(r.opts.MaxBytes),
+		// Session id 0 with epoch -1: a full fetch outside any fetch session.
+		SessionID:    0,
+		SessionEpoch: -1,
+	}
+	for _, k := range parts {
+		if n := len(req.Topics); n == 0 || req.Topics[n-1].Topic != k.topic {
+			req.Topics = append(req.Topics, fetch.RequestTopic{Topic: k.topic})
+		}
+		t := &req.Topics[len(req.Topics)-1]
+		t.Partitions = append(t.Partitions, fetch.RequestPartition{
+			Partition:          int32(k.partition),
+			CurrentLeaderEpoch: -1,
+			FetchOffset:        pos.get(k),
+			LogStartOffset:     -1,
+			PartitionMaxBytes:  int32(r.opts.PartitionMaxBytes),
+		})
+	}
+	return req
+}
+
+// fetchOutcome is what handle made of one fetch response.
+type fetchOutcome struct {
+	records int   // queued
+	regroup error // a partition's leader must be looked up again
+	partErr error // the last other partition error
+}
+
+// handle queues the records of resp per partition and moves the positions on.
+// Offsets out of range are reset to the start policy here.
+func (r *GroupReader) handle(ctx context.Context, c *kafka.Client, resp *fetch.Response, pos *fetchPositions, epoch uint64) fetchOutcome {
+	var out fetchOutcome
+	for ti := range resp.Topics {
+		t := &resp.Topics[ti]
+		for pi := range t.Partitions {
+			p := &t.Partitions[pi]
+			k := assignedPartition{t.Topic, int(p.Partition)}
+			if p.ErrorCode != 0 {
+				err := fmt.Errorf("fetching %s/%d: %w", k.topic, k.partition, kafka.Error(p.ErrorCode))
+				switch actionFor(kafka.Error(p.ErrorCode)) {
+				case actionReset:
+					if rerr := r.reset(ctx, c, k, pos); rerr != nil {
+						out.partErr = rerr
+					}
+				case actionRegroup:
+					out.regroup = err
+				default:
+					out.partErr = err
+				}
+				continue
+			}
+			from := pos.get(k)
+			msgs, next, err := decodePartition(k.topic, p, from)
+			if err != nil && len(msgs) == 0 {
+				out.partErr = fmt.Errorf("decoding %s/%d at %d: %w", k.topic, k.partition, from, err)
+			}
+			if len(msgs) > 0 {
+				select {
+				case r.queue <- &fetchedBatch{epoch: epoch, msgs: msgs}:
+				case <-ctx.Done():
+					return out
+				}
+				out.records += len(msgs)
+				r.stats.records.Add(int64(len(msgs)))
+			}
+			if next > from {
+				pos.set(k, next)
+			}
+		}
+	}
+	return out
+}
+
+// reset moves an out-of-range partition to the start policy.
+func (r *GroupReader) reset(ctx context.Context, c *kafka.Client, k assignedPartition, pos *fetchPositions) error {
+	from := pos.get(k)
+	policy := kafka.FirstOffset
+	if r.opts.StartAtLatest {
+		policy = kafka.LastOffset
+	}
+	if err := r.resolve(ctx, c, map[assignedPartition]int64{k: policy}, pos); err != nil {
+		return fmt.Errorf("resetting out-of-range offset of %s/%d: %w", k.topic, k.partition, err)
+	}
+	r.stats.offsetResets.Add(1)
+	r.log.Warn("fetch offset out of range; reset to the start policy",
+		zap.String("topic", k.topic), zap.Int("partition", k.partition),
+		zap.Int64("from", from), zap.Int64("to", pos.get(k)), zap.Bool("latest", r.opts.StartAtLatest))
+	return nil
+}
+
+// fetchAction is what a fetch loop does about a partition error code.
+type fetchAction int
+
+const (
+	actionBackoff fetchAction = iota // retry the same request after a delay
+	actionReset                      // offset out of range: apply the start policy
+	actionRegroup                    // leadership: rebuild the loops on fresh metadata
+)
+
+func actionFor(code kafka.Error) fetchAction {
+	switch code {
+	case kafka.OffsetOutOfRange:
+		return actionReset
+	case kafka.NotLeaderForPartition, kafka.UnknownTopicOrPartition, kafka.LeaderNotAvailable,
+		kafka.ReplicaNotAvailable, kafka.FencedLeaderEpoch, kafka.UnknownLeaderEpoch,
+		kafka.KafkaStorageError, kafka.OffsetNotAvailable, kafka.PreferredLeaderNotAvailable:
+		return actionRegroup
+	default:
+		return actionBackoff
+	}
+}
+
+// decodePartition returns p's records at or after offset from, in offset order,
+// and the offset to fetch next. Batches may start before from (the broker
+// returns whole batches); those records are skipped. Control batches
+// (transaction markers) are skipped but moved past, so a partition ending in
+// one does not refetch it forever. A decoding error after some records returns
+// those records and no error; they are delivered and the rest is refetched.
+func decodePartition(topic string, p *fetch.ResponsePartition, from int64) ([]kafka.Message, int64, error) {
+	next := from
+	rr := p.RecordSet.Records
+	if rr == nil {
+		return nil, next, nil
+	}
+	batches := []protocol.RecordReader{rr}
+	if s, ok := rr.(*protocol.RecordStream); ok {
+		batches = s.Records
+	}
+	var msgs []kafka.Message
+	for _, b := range batches {
+		_, control := b.(*protocol.ControlBatch)
+		for {
+			rec, err := b.ReadRecord()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				if len(msgs) > 0 {
+					return msgs, next, nil
+				}
+				return nil, next, err
+			}
+			if rec.Offset < next || control {
+				if rec.Offset >= next {
+					next = rec.Offset + 1
+				}
+				closeRecord(rec)
+				continue
+			}
+			m, err := recordMessage(topic, int(p.Partition), p.HighWatermark, rec)
+			if err != nil {
+				if len(msgs) > 0 {
+					return msgs, next, nil
+				}
+				return nil, next, err
+			}
+			msgs = append(msgs, m)
+			next = rec.Offset + 1
+		}
+	}
+	return msgs, next, nil
+}
+
+// recordMessage copies rec into a kafka.Message that owns its bytes (the record's
+// buffers belong to the response and its header slice may be reused).
+func recordMessage(topic string, partition int, hwm int64, rec *protocol.Record) (kafka.Message, error) {
+	defer closeRecord(rec)
+	key, err := protocol.ReadAll(rec.Key)
+	if err != nil {
+		return kafka.Message{}, fmt.Errorf("reading key at %d: %w", rec.Offset, err)
+	}
+	val, err := protocol.ReadAll(rec.Value)
+	if err != nil {
+		return kafka.Message{}, fmt.Errorf("reading value at %d: %w", rec.Offset, err)
+	}
+	var headers []kafka.Header
+	if len(rec.Headers) > 0 {
+		headers = make([]kafka.Header, len(rec.Headers))
+		for i, h := range rec.Headers {
+			headers[i] = kafka.Header{Key: h.Key, Value: append([]byte(nil), h.Value...)}
+		}
+	}
+	return kafka.Message{
+		Topic: topic, Partition: partition, Offset: rec.Offset, HighWaterMark: hwm,
+		Key: key, Value: val, Headers: headers, Time: rec.Time,
+	}, nil
+}
+
+func closeRecord(rec *protocol.Record) {
+	if rec.Key != nil {
+		_ = rec.Key.Close()
+	}
+	if rec.Value != nil {
+		_ = rec.Value.Close()
+	}
+}
+
+// doublingDelay doubles from min to max; reset starts over.
+type doublingDelay struct{ min, max, cur time.Duration }
+
+func newDoublingDelay(lo, hi time.Duration) *doublingDelay { return &doublingDelay{min: lo, max: hi} }
+
+func (d *doublingDelay) next() time.Duration {
+	if d.cur == 0 {
+		d.cur = d.min
+	} else {
+		d.cur = min(2*d.cur, d.max)
+	}
+	return d.cur
+}
+
+func (d *doublingDelay) reset() { d.cur = 0 }
+
+// waitOrDone waits d or until ctx ends; it reports whether d passed.
+func waitOrDone(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,239 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/fetch"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+func rec(off int64, key string, headers ...protocol.Header) protocol.Record {
+	return protocol.Record{
+		Offset: off, Time: time.UnixMilli(1000 + off),
+		Key: protocol.NewBytes([]byte(key)), Value: protocol.NewBytes([]byte("v-" + key)), Headers: headers,
+	}
+}
+
+func TestDecodePartition(t *testing.T) {
+	tests := map[string]struct {
+		records  protocol.RecordReader
+		from     int64
+		offsets  []int64
+		wantNext int64
+	}{
+		"no records": {records: nil, from: 7, wantNext: 7},
+		"batch starting before the requested offset": {
+			records: &protocol.RecordStream{Records: []protocol.RecordReader{
+				&protocol.RecordBatch{Records: protocol.NewRecordReader(rec(3, "a"), rec(4, "b"), rec(5, "c"))},
+			}},
+			from: 4, offsets: []int64{4, 5}, wantNext: 6,
+		},
+		"control batch is skipped and moved past": {
+			records: &protocol.RecordStream{Records: []protocol.RecordReader{
+				&protocol.RecordBatch{Records: protocol.NewRecordReader(rec(10, "a"))},
+				&protocol.ControlBatch{Records: protocol.NewRecordReader(rec(11, "marker"))},
+				&protocol.RecordBatch{Records: protocol.NewRecordReader(rec(12, "b"))},
+			}},
+			from: 10, offsets: []int64{10, 12}, wantNext: 13,
+		},
+		"only a control batch still advances": {
+			records: &protocol.RecordStream{Records: []protocol.RecordReader{
+				&protocol.ControlBatch{Records: protocol.NewRecordReader(rec(20, "marker"))},
+			}},
+			from: 20, wantNext: 21,
+		},
+		"everything below the requested offset": {
+			records: protocol.NewRecordReader(rec(1, "a"), rec(2, "b")),
+			from:    3, wantNext: 3,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := &fetch.ResponsePartition{Partition: 2, HighWatermark: 99, RecordSet: protocol.RecordSet{Records: tc.records}}
+			msgs, next, err := decodePartition("topic", p, tc.from)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantNext, next)
+			var got []int64
+			for _, m := range msgs {
+				got = append(got, m.Offset)
+				assert.Equal(t, "topic", m.Topic)
+				assert.Equal(t, 2, m.Partition)
+				assert.EqualValues(t, 99, m.HighWaterMark)
+				assert.Equal(t, "v-"+string(m.Key), string(m.Value))
+				assert.Equal(t, time.UnixMilli(1000+m.Offset), m.Time)
+			}
+			assert.Equal(t, tc.offsets, got)
+		})
+	}
+}
+
+func TestDecodePartition_CopiesHeaders(t *testing.T) {
+	hv := []byte("one")
+	p := &fetch.ResponsePartition{RecordSet: protocol.RecordSet{Records: protocol.NewRecordReader(
+		rec(0, "k", protocol.Header{Key: "h", Value: hv}),
+	)}}
+	msgs, _, err := decodePartition("t", p, 0)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	copy(hv, "two") // the response buffer is reused: the message must not see it
+	assert.Equal(t, []kafka.Header{{Key: "h", Value: []byte("one")}}, msgs[0].Headers)
+}
+
+func TestCommitOffsets(t *testing.T) {
+	assigned := map[assignedPartition]bool{{"a", 0}: true, {"a", 1}: true, {"b", 0}: true}
+	got, dropped := commitOffsets([]kafka.Message{
+		{Topic: "a", Partition: 0, Offset: 5},
+		{Topic: "a", Partition: 0, Offset: 9},
+		{Topic: "a", Partition: 0, Offset: 7},
+		{Topic: "a", Partition: 1, Offset: 0},
+		{Topic: "a", Partition: 2, Offset: 4}, // not ours any more
+		{Topic: "a", Partition: 2, Offset: 5},
+		{Topic: "c", Partition: 0, Offset: 1}, // not ours any more
+	}, assigned)
+	assert.Equal(t, map[string]map[int]int64{"a": {0: 10, 1: 1}}, got)
+	assert.Equal(t, 2, dropped)
+}
+
+func TestGroupByLeader(t *testing.T) {
+	pos := &fetchPositions{next: map[assignedPartition]int64{{"t", 0}: 0, {"t", 1}: 0, {"t", 2}: 0, {"u", 0}: 0}}
+	want := map[string]bool{"t": true, "u": true}
+	b1 := kafka.Broker{ID: 1, Host: "h1", Port: 9092}
+	b2 := kafka.Broker{ID: 2, Host: "h2", Port: 9092}
+	meta := []kafka.Topic{
+		{Name: "t", Partitions: []kafka.Partition{{ID: 2, Leader: b1}, {ID: 0, Leader: b1}, {ID: 1, Leader: b2}, {ID: 3, Leader: b2}}},
+		{Name: "u", Partitions: []kafka.Partition{{ID: 0, Leader: b1}}},
+		{Name: "other", Partitions: []kafka.Partition{{ID: 0}}}, // not assigned: its missing leader does not matter
+	}
+	got, err := groupByLeader(meta, want, pos)
+	require.NoError(t, err)
+	assert.Equal(t, map[int][]assignedPartition{
+		1: {{"t", 0}, {"t", 2}, {"u", 0}},
+		2: {{"t", 1}},
+	}, got)
+
+	t.Run("partition without leader", func(t *testing.T) {
+		meta := []kafka.Topic{{Name: "t", Partitions: []kafka.Partition{{ID: 0, Leader: b1}, {ID: 1}, {ID: 2, Leader: b1}}}, meta[1]}
+		_, err := groupByLeader(meta, want, pos)
+		assert.ErrorContains(t, err, "t/1 has no leader")
+	})
+	t.Run("assigned partition missing from metadata", func(t *testing.T) {
+		_, err := groupByLeader(meta[:1], want, pos)
+		assert.ErrorContains(t, err, "no metadata for partition u/0")
+	})
+}
+
+func TestActionFor(t *testing.T) {
+	tests := map[kafka.Error]fetchAction{
+		kafka.OffsetOutOfRange:         actionReset,
+		kafka.NotLeaderForPartition:    actionRegroup,
+		kafka.UnknownTopicOrPartition:  actionRegroup,
+		kafka.LeaderNotAvailable:       actionRegroup,
+		kafka.FencedLeaderEpoch:        actionRegroup,
+		kafka.InvalidMessage:           actionBackoff,
+		kafka.TopicAuthorizationFailed: actionBackoff,
+	}
+	for code, want := range tests {
+		assert.Equal(t, want, actionFor(code), code.Error())
+	}
+}
+
+func TestFetchRequest_OneRequestForAllPartitions(t *testing.T) {
+	r := &GroupReader{opts: GroupReaderOptions{}}
+	r.opts.setDefaults()
+	parts := []assignedPartition{{"a", 0}, {"a", 3}, {"b", 1}}
+	pos := &fetchPositions{next: map[assignedPartition]int64{{"a", 0}: 10, {"a", 3}: 0, {"b", 1}: 42}}
+	req := r.fetchRequest(parts, pos)
+	assert.EqualValues(t, 500, req.MaxWaitTime)
+	assert.EqualValues(t, 1, req.MinBytes)
+	assert.EqualValues(t, 10<<20, req.MaxBytes)
+	require.Len(t, req.Topics, 2)
+	assert.Equal(t, "a", req.Topics[0].Topic)
+	require.Len(t, req.Topics[0].Partitions, 2)
+	assert.EqualValues(t, 10, req.Topics[0].Partitions[0].FetchOffset)
+	assert.EqualValues(t, 3, req.Topics[0].Partitions[1].Partition)
+	assert.EqualValues(t, 1<<20, req.Topics[0].Partitions[1].PartitionMaxBytes)
+	assert.Equal(t, "b", req.Topics[1].Topic)
+	assert.EqualValues(t, 42, req.Topics[1].Partitions[0].FetchOffset)
+}
+
+func TestDoublingDelay(t *testing.T) {
+	d := newDoublingDelay(10*time.Millisecond, 50*time.Millisecond)
+	var got []time.Duration
+	for range 5 {
+		got = append(got, d.next())
+	}
+	assert.Equal(t, []time.Duration{10, 20, 40, 50, 50}, scale(got, time.Millisecond))
+	d.reset()
+	assert.Equal(t, 10*time.Millisecond, d.next())
+}
+
+func scale(ds []time.Duration, unit time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d / unit
+	}
+	return out
+}
+
+// bareReader is a GroupReader without a consumer group, for the hand-out
+// logic alone.
+func bareReader() *GroupReader {
+	return &GroupReader{
+		log:    zap.NewNop(),
+		queue:  make(chan *fetchedBatch, 4),
+		errs:   make(chan error, 1),
+		fetchL: make(chan struct{}, 1),
+		closed: make(chan struct{}),
+	}
+}
+
+func TestFetchMessage_DropsRecordsOfEndedGeneration(t *testing.T) {
+	r := bareReader()
+	gen := &kafka.Generation{Assignments: map[string][]kafka.PartitionAssignment{"t": {{ID: 0}}}}
+	old := r.begin(gen)
+	r.queue <- &fetchedBatch{epoch: old, msgs: []kafka.Message{{Offset: 1}, {Offset: 2}}}
+	ctx := t.Context()
+	m, err := r.FetchMessage(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, m.Offset)
+
+	// The generation ends with offset 2 still in hand and offset 3 queued.
+	r.queue <- &fetchedBatch{epoch: old, msgs: []kafka.Message{{Offset: 3}}}
+	r.end(gen)
+	assert.ErrorIs(t, r.CommitMessages(ctx, m), ErrNoGeneration)
+	next := r.begin(&kafka.Generation{Assignments: gen.Assignments})
+	assert.Greater(t, next, old)
+	r.queue <- &fetchedBatch{epoch: old, msgs: []kafka.Message{{Offset: 4}}} // late, from a loop of the old one
+	r.queue <- &fetchedBatch{epoch: next, msgs: []kafka.Message{{Offset: 1}}}
+	m, err = r.FetchMessage(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, m.Offset, "first record of the new generation, none of the old one")
+	assert.EqualValues(t, 2, r.Stats().Generations)
+}
+
+func TestFetchMessage_ErrorsAndClose(t *testing.T) {
+	r := bareReader()
+	joinErr := errors.New("coordinator not available")
+	r.report(errors.New("older"))
+	r.report(joinErr)
+	_, err := r.FetchMessage(t.Context())
+	assert.Equal(t, joinErr, err, "the latest join error only")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err = r.FetchMessage(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	close(r.closed)
+	_, err = r.FetchMessage(t.Context())
+	assert.ErrorIs(t, err, io.EOF)
+	assert.ErrorIs(t, r.CommitMessages(t.Context(), kafka.Message{}), io.ErrClosedPipe)
+}
