@@ -31,10 +31,12 @@ type App struct {
 	pubW    *kafka.Writer
 	sinks   map[string]deliver.Sink
 	pub     *retry.Publisher
+	svc     *deliver.Service
 }
 
-// New loads the routes file, builds every sink and the retry publisher. It does
-// no network I/O; Run creates topics and joins the groups.
+// New loads the routes file, builds every sink, the retry publisher and the
+// delivery runtime (internal/deliver). It does no network I/O; Run creates
+// topics and joins the groups.
 func New(cfg Config, log *zap.Logger) (*App, error) {
 	if log == nil {
 		log = zap.NewNop()
@@ -65,6 +67,10 @@ func New(cfg Config, log *zap.Logger) (*App, error) {
 			return nil, fmt.Errorf("building sink %q: %w", name, err)
 		}
 		a.sinks[name] = s
+	}
+	if a.svc, err = deliver.New(cfg.delivery(), routes, a.sinks, a.pub, a.m, log); err != nil {
+		a.closeWriters()
+		return nil, err
 	}
 	return a, nil
 }
@@ -125,11 +131,7 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		opsDone <- nil
 	}
-	svc, err := deliver.New(a.cfg.delivery(), a.routes, a.sinks, a.pub, a.m, a.log)
-	if err != nil {
-		return err
-	}
-	runErr := svc.Run(ctx, ready)
+	runErr := a.svc.Run(ctx, ready)
 	closeErr := a.closeWriters()
 	stopOps()
 	opsErr := <-opsDone
