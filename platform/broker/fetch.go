@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -22,9 +23,14 @@ type Fetcher interface {
 // 30-second broker restart into an outage of its own. So errors are transient
 // here: onRetry (may be nil) is told about each one (attempt counts from 1 within
 // a streak), and FetchRetrying waits between attempts, doubling from minDelay up to
-// maxDelay. It returns ctx's error when ctx ends, and io.EOF once r is closed.
+// maxDelay, each wait jittered by ±50 % (cenkalti/backoff/v5) so that many
+// consumers do not retry in step. It returns ctx's error when ctx ends, and io.EOF
+// once r is closed.
 func FetchRetrying(ctx context.Context, r Fetcher, minDelay, maxDelay time.Duration, onRetry func(err error, attempt int)) (kafka.Message, error) {
-	delay := minDelay
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval: minDelay, MaxInterval: maxDelay, Multiplier: 2,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
+	}
 	for attempt := 1; ; attempt++ {
 		m, err := r.FetchMessage(ctx)
 		if err == nil {
@@ -39,13 +45,12 @@ func FetchRetrying(ctx context.Context, r Fetcher, minDelay, maxDelay time.Durat
 		if onRetry != nil {
 			onRetry(err, attempt)
 		}
-		t := time.NewTimer(delay)
+		t := time.NewTimer(bo.NextBackOff())
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
 			return kafka.Message{}, ctx.Err()
 		}
-		delay = min(2*delay, maxDelay)
 	}
 }
