@@ -40,7 +40,7 @@ func TestIntegrationDemo_endsWithLookups(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "building %s:\n%s", svc, out)
 	}
-	sink, err := e2e.NewSink(devrun.SinkSecret)
+	sink, err := e2e.NewSink()
 	require.NoError(t, err)
 	defer sink.Close()
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 10)

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/courierhook/pipeline/deployments/internal/receiver"
 	"github.com/courierhook/pipeline/deployments/internal/workspace"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
@@ -106,7 +107,7 @@ func (l *Launcher) Run(ctx context.Context) (err error) {
 	}
 	log.Info("topics ready", zap.Strings("brokers", st.KafkaBrokers))
 
-	sink, err := startSink(cfg.SinkPort, newSinkLogger(out, cfg.LogLevel))
+	sink, err := receiver.New(SinkSecret, receiver.Options{Port: cfg.SinkPort, Log: newSinkLogger(out, cfg.LogLevel)})
 	if err != nil {
 		return err
 	}

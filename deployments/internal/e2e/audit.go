@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/courierhook/pipeline/deployments/internal/receiver"
 )
 
 // Audit reconciles one load period: every acknowledged request id against the
@@ -45,7 +47,7 @@ type Audit struct {
 func (a Audit) Lost() int { return a.LostRaw + a.LostCanonical + a.SinkLost }
 
 // Reconcile computes the audit of st from the observer and the sink as they are now.
-func Reconcile(name string, st *Stats, w *Workload, obs *Observer, sink *Sink) Audit {
+func Reconcile(name string, st *Stats, w *Workload, obs *Observer, sink *receiver.Receiver) Audit {
 	a := Audit{Name: name, Sent: st.Sent, Acked: st.Acked, NotAcked: st.Sent - st.Acked}
 	ids := make([]string, 0, len(st.AckedIDs))
 	for id := range st.AckedIDs {
@@ -123,7 +125,7 @@ func (a Audit) caughtUp() bool { return a.Lost() == 0 }
 // Drain waits until the period is reconciled without loss, or until nothing has
 // changed on the topics and the sink for stall, or until limit. It returns the
 // final audit with Recovery measured from faultEnd.
-func Drain(ctx context.Context, name string, st *Stats, w *Workload, obs *Observer, sink *Sink, faultEnd time.Time, stall, limit time.Duration) Audit {
+func Drain(ctx context.Context, name string, st *Stats, w *Workload, obs *Observer, sink *receiver.Receiver, faultEnd time.Time, stall, limit time.Duration) Audit {
 	deadline := time.Now().Add(limit)
 	lastSig, lastChange := "", time.Now()
 	for {
@@ -135,8 +137,8 @@ func Drain(ctx context.Context, name string, st *Stats, w *Workload, obs *Observ
 		raw, ce := obs.Totals()
 		sig := fmt.Sprint(raw, ce)
 		if sink != nil {
-			d, _, r, _ := sink.Counts()
-			sig += fmt.Sprint(" ", d, r)
+			c := sink.Counts()
+			sig += fmt.Sprint(" ", c.Deliveries, c.Refused)
 		}
 		if sig != lastSig {
 			lastSig, lastChange = sig, time.Now()

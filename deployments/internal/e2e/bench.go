@@ -94,7 +94,7 @@ func RunBench(ctx context.Context, cfg BenchConfig) error {
 	var results []*result
 
 	// ---- the pipeline
-	sink, err := NewSink(devrun.SinkSecret)
+	sink, err := NewSink()
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/courierhook/pipeline/deployments/internal/devrun"
+	"github.com/courierhook/pipeline/deployments/internal/receiver"
 	"github.com/courierhook/pipeline/deployments/internal/seed"
 )
 
@@ -88,7 +89,7 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) ([]Audit, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink, err := NewSink(devrun.SinkSecret)
+	sink, err := NewSink()
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +160,9 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) ([]Audit, error) {
 	}
 	fmt.Fprintf(out, "\n== chaos report: %d webhooks/s steady load, run %s\n", cfg.Rate, run)
 	PrintAudits(out, audits)
-	d, distinct, refused, bad := sink.Counts()
+	c := sink.Counts()
 	fmt.Fprintf(out, "sink: %d deliveries (%d distinct events), %d answered 503 by injection, %d bad signatures; raw DLQ %d, dispatch DLQ %d\n",
-		d, distinct, refused, bad, obs.Count(p.Topics.RawDLQ), obs.Count(p.Topics.DispatchDLQ))
+		c.Deliveries, c.Distinct, c.Refused, c.BadSignature, obs.Count(p.Topics.RawDLQ), obs.Count(p.Topics.DispatchDLQ))
 	lost := 0
 	for _, a := range audits {
 		lost += a.Lost()
@@ -174,7 +175,7 @@ func RunChaos(ctx context.Context, cfg ChaosConfig) ([]Audit, error) {
 }
 
 // faultFunc returns the injection of a named fault and its label.
-func faultFunc(name string, cfg ChaosConfig, p *Pipeline, sink *Sink) (func(context.Context) error, string, error) {
+func faultFunc(name string, cfg ChaosConfig, p *Pipeline, sink *receiver.Receiver) (func(context.Context) error, string, error) {
 	needInfra := func() error {
 		if cfg.Infra == nil {
 			return fmt.Errorf("fault %s needs its own Kafka and Redis (Infra)", name)

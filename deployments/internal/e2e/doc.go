@@ -8,7 +8,7 @@
 // what was acknowledged with what came out (Audit).
 //
 // Files: workload.go (templates, id rewriting, the request mix), driver.go (fixed
-// rate or max load, ack latencies), sink.go (the HTTP receiver), observe.go
+// rate or max load, ack latencies), receiver.go (the HTTP receiver, a deployments/internal/receiver), observe.go
 // (topic tailers), proc.go and pipeline.go (service processes, /proc figures),
 // infra.go (stopping and restarting the chaos Kafka and Redis), audit.go, bench.go
 // and chaos.go (the two reports).

@@ -221,6 +221,12 @@ func (o *Observer) Throughput(from, to time.Time) (float64, int) {
 }
 
 // window returns the sorted latencies of samples dated in [from, to).
+// sample is one latency measurement, dated by the gateway receipt it starts at.
+type sample struct {
+	at  time.Time
+	lat time.Duration
+}
+
 func window(ss []sample, from, to time.Time) []time.Duration {
 	var out []time.Duration
 	for _, s := range ss {

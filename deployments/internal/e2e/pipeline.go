@@ -15,7 +15,7 @@ import (
 	"github.com/courierhook/pipeline/platform/broker"
 )
 
-// SinkName is the dispatcher sink (routes file) that delivers to Sink.
+// SinkName is the dispatcher sink (routes file) that delivers to the NewSink receiver.
 const SinkName = "e2e-webhook"
 
 // routesYAML sends every canonical event to the e2e sink.
