@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/deployments/internal/workspace"
+	"github.com/courierhook/pipeline/schemas/providers"
 )
 
 // Services are the three service modules, by folder.
@@ -61,7 +62,7 @@ var (
 
 // envNames is the set of environment variables declared in src through
 // caarlos0/env tags: plain `env:"NAME"`, plus every envPrefix joined with every
-// name (the provider secrets are GATEWAY_<PROVIDER>_ + API_KEY, ...).
+// name (the gateway's provider secrets are added by serviceEnv).
 func envNames(src string) map[string]bool {
 	names := map[string]bool{}
 	var plain []string
@@ -99,5 +100,17 @@ func registeredMetrics(t *testing.T, root string) map[string]bool {
 // serviceEnv is every variable a service (or the platform code it embeds) reads.
 func serviceEnv(t *testing.T, root, svc string) map[string]bool {
 	t.Helper()
-	return envNames(goSource(t, root, svc, "platform"))
+	src := goSource(t, root, svc, "platform")
+	names := envNames(src)
+	if svc == "gateway" {
+		// The gateway reads each provider's secrets (provider.Secrets tags) under
+		// GATEWAY_<NAME>_ for every row of its table (provider.EnvPrefix), whose
+		// names are schemas/providers'.
+		for _, m := range envTagRe.FindAllStringSubmatch(src, -1) {
+			for _, p := range providers.Providers() {
+				names["GATEWAY_"+strings.ToUpper(p)+"_"+m[1]] = true
+			}
+		}
+	}
+	return names
 }
