@@ -53,10 +53,10 @@ rc=0
 PATH="$HERE/shim:$PATH" "$PEERS_RUN" || rc=$?
 stop_sampler
 
+if [ "$rc" != 0 ]; then echo "run-peers: run.sh exited $rc; samples in $RUN_DIR/broker-requests.csv" >&2; exit "$rc"; fi
 # the broker must have picked the flags up (the JVM prints this line first on stderr)
 if ! grep -q "Picked up JAVA_TOOL_OPTIONS: .*jmxremote.port=$JMX_PORT" "$RUN_DIR/kafka.log" 2>/dev/null; then
   echo "run-peers: the broker did not pick up the JMX flags (no 'Picked up JAVA_TOOL_OPTIONS' in $RUN_DIR/kafka.log)" >&2
   exit 1
 fi
-if [ "$rc" != 0 ]; then echo "run-peers: run.sh exited $rc; samples in $RUN_DIR/broker-requests.csv" >&2; exit "$rc"; fi
 "$HERE/table.sh" "$RUN_DIR" | tee "$RUN_DIR/broker-requests.txt"

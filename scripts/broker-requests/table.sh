@@ -63,6 +63,7 @@ BEGIN {
   if ($1 == "idle") idle = nw
   if (S[nw] < T[1] || E[nw] > T[n]) warn = warn sprintf("  window %s %s [%.1f, %.1f] is outside the samples [%.1f, %.1f]\n", $2, $3, S[nw], E[nw], T[1], T[n])
 }
+function z(x) { return (x > -0.0005 && x < 0.0005) ? 0 : x }   # no "-0.000"
 function others(w,   m, s) { s = 0; for (m in M) if (!(m in named)) s += delta(m, w); return s }
 function header(what,   i) {
   printf "%-12s %-8s %6s", "pipeline", "step", what
@@ -75,11 +76,11 @@ function row(w, net,   i, x, tot, base, o) {
   tot = 0
   for (i = 1; i <= ncol; i++) {
     base = net ? delta(COL[i], idle) / (E[idle] - S[idle]) * (E[w] - S[w]) : 0
-    x = (delta(COL[i], w) - base) / OK[w]; tot += x
+    x = z((delta(COL[i], w) - base) / OK[w]); tot += x
     printf " %*.3f", (length(COL[i]) > 7 ? length(COL[i]) : 7), x
   }
   base = net ? others(idle) / (E[idle] - S[idle]) * (E[w] - S[w]) : 0
-  o = (others(w) - base) / OK[w]; tot += o
+  o = z((others(w) - base) / OK[w]); tot += o
   printf " %7.3f %7.3f %9.0f %9.0f\n", o, tot, delta("BytesIn", w) / OK[w], delta("BytesOut", w) / OK[w]
 }
 END {
