@@ -227,6 +227,11 @@ func (r *GroupReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
 	}
 	defer func() { <-r.fetchL }()
 	for {
+		select {
+		case <-r.closed:
+			return kafka.Message{}, io.EOF
+		default:
+		}
 		if m, ok := r.next(nil); ok {
 			return m, nil
 		}

@@ -88,7 +88,11 @@ func (r *GroupReader) consume(gctx context.Context, gen *kafka.Generation, epoch
 		}
 		r.stats.regroups.Add(1)
 		delay := bo.next()
-		r.log.Warn("rebuilding fetch loops on fresh metadata", zap.Duration("after", delay), zap.Error(err))
+		logAt := r.log.Warn
+		if delay > bo.min {
+			logAt = r.log.Debug // once per streak at warn: an outage does not fill the log
+		}
+		logAt("rebuilding fetch loops on fresh metadata", zap.Duration("after", delay), zap.Error(err))
 		if !waitOrDone(gctx, delay) {
 			return
 		}
@@ -278,7 +282,11 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 		switch {
 		case out.partErr != nil:
 			wait = bo.next()
-			r.log.Warn("fetch returned a partition error; backing off", zap.Duration("after", wait), zap.Error(out.partErr))
+			logAt := r.log.Warn
+			if wait > bo.min {
+				logAt = r.log.Debug // once per streak at warn
+			}
+			logAt("fetch returned a partition error; backing off", zap.Duration("after", wait), zap.Error(out.partErr))
 		case out.records == 0 && time.Since(started) < r.opts.MaxWait/2:
 			// An answer with nothing new that did not wait: never spin on it.
 			wait = bo.next()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"testing"
@@ -481,4 +482,36 @@ func BenchmarkGroupReader_Consume(b *testing.B) {
 			return r, c.read
 		})
 	})
+}
+
+func TestIntegrationGroupReader_TopicDeletedBacksOffAndCloses(t *testing.T) {
+	t.Parallel()
+	k := testkit.Kafka(t)
+	topic := k.Topic(t, 3)
+	produceSeq(t, k.Brokers, topic, 0, 30, 0)
+	r := newGroupReader(t, k, k.Group(t), topic, broker.GroupReaderOptions{MaxWait: 500 * time.Millisecond})
+	readN(t, r, 30, 60*time.Second)
+
+	c := &kafka.Client{Addr: kafka.TCP(k.Brokers...), Timeout: 10 * time.Second}
+	_, err := c.DeleteTopics(t.Context(), &kafka.DeleteTopicsRequest{Topics: []string{topic}})
+	require.NoError(t, err)
+	before := r.Stats()
+	const window = 5 * time.Second
+	time.Sleep(window) // what the reader does meanwhile is the point of the test
+	after := r.Stats()
+	t.Logf("topic deleted, %s: fetch requests %d, failed %d, regroups %d, generations %d",
+		window, after.Fetches-before.Fetches, after.FetchErrors-before.FetchErrors,
+		after.Regroups-before.Regroups, after.Generations-before.Generations)
+	assert.Less(t, after.Fetches-before.Fetches, int64(40), "backs off instead of spinning on a missing topic")
+
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	_, err = r.FetchMessage(t.Context())
+	assert.ErrorIs(t, err, io.EOF)
 }
