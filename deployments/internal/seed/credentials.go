@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/courierhook/pipeline/schemas/providers"
 )
 
 // Demo credentials. They are public on purpose: devrun configures the gateway with
@@ -74,14 +76,14 @@ func (c Credentials) Request(ctx context.Context, base, provider string, body []
 	method := http.MethodPost
 	hdr := http.Header{}
 	switch provider {
-	case "kiriminaja":
+	case providers.KiriminAja:
 		hdr.Set("Authorization", "Bearer "+c.KiriminAjaAPIKey)
-	case "dash":
+	case providers.Dash:
 		hdr.Set(c.DashAuthHeader, c.DashAuthValue)
-	case "komerce":
+	case providers.Komerce:
 		method = http.MethodPut
 		target += "/" + url.PathEscape(c.KomerceToken)
-	case "sendstack":
+	case providers.Sendstack:
 		m := hmac.New(sha256.New, []byte(c.SendstackAppSecret))
 		m.Write(body)
 		hdr.Set(SendstackSignatureHeader, hex.EncodeToString(m.Sum(nil)))
