@@ -14,9 +14,9 @@ import (
 
 // lookupCmd prints a lookup API answer: `lookup shipment PROVIDER ID` or `lookup
 // webhook REQUEST_ID [--raw] [--dispatch]`. The API is the normalizer's ops
-// listener: NORMALIZER_LOOKUP_URL (default http://127.0.0.1:9091), with
-// NORMALIZER_LOOKUP_TOKEN as bearer token. Exit codes: 0 found, 3 not found, 1
-// failed, 2 bad usage.
+// listener: NORMALIZER_LOOKUP_URL (default http://127.0.0.1:9094, the service's
+// default ops address), with NORMALIZER_LOOKUP_TOKEN as bearer token. Exit codes:
+// 0 found, 3 not found, 1 failed, 2 bad usage.
 func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const usage = "usage: normalizer lookup shipment PROVIDER SHIPMENT_ID | normalizer lookup webhook REQUEST_ID [--raw] [--dispatch]"
 	if len(args) == 0 {
@@ -33,7 +33,7 @@ func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	base := os.Getenv("NORMALIZER_LOOKUP_URL")
 	if base == "" {
-		base = "http://127.0.0.1:9091"
+		base = "http://127.0.0.1:9094"
 	}
 	c := &lookup.Client{Base: base, Token: os.Getenv("NORMALIZER_LOOKUP_TOKEN")}
 	var (

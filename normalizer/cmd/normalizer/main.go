@@ -16,29 +16,46 @@ import (
 	"os"
 )
 
+// version is set at build time (Makefile: -ldflags "-X main.version=...").
+var version = "dev"
+
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run dispatches the subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "run"
-	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "run":
-		return serve(ctx, stderr)
-	case "normalize":
+// command runs one subcommand and returns the process exit code: 0 done, 1
+// failed, 2 bad usage (or, for normalize, a dead-lettered body), 3 not found
+// (lookup).
+type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// commands are the subcommands by name.
+var commands = map[string]command{
+	"run": func(ctx context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int { return serve(ctx, stderr) },
+	"normalize": func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return normalize(args, stdin, stdout, stderr)
-	case "redrive":
+	},
+	"redrive": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
 		return redrive(ctx, args, stderr, nil)
-	case "renormalize":
+	},
+	"renormalize": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
 		return renormalize(ctx, args, stderr, nil)
-	case "lookup":
+	},
+	"lookup": func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return lookupCmd(ctx, args, stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "unknown command %q\nusage: normalizer [run] | normalize --provider NAME [FILE] | redrive ... | renormalize --since T ... | lookup shipment P ID | lookup webhook REQ\n", cmd)
+	},
+}
+
+// run runs the subcommand the first argument names ("run" when there is none)
+// and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "run"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "unknown command %q\nusage: normalizer [run] | normalize --provider NAME [FILE] | redrive ... | renormalize --since T ... | lookup shipment P ID | lookup webhook REQ\n", name)
 		return 2
 	}
+	return cmd(ctx, args, stdin, stdout, stderr)
 }

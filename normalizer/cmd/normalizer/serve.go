@@ -28,6 +28,7 @@ func serve(ctx context.Context, stderr io.Writer) int {
 	defer func() { _ = log.Sync() }()
 	ctx, stop := lifecycle.SignalContext(ctx, log)
 	defer stop()
+	log.Info("normalizer starting", zap.String("version", version))
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("starting normalizer", zap.Error(err))

@@ -45,9 +45,11 @@ type Config struct {
 	Lease          time.Duration `env:"NORMALIZER_INFLIGHT_LEASE" envDefault:"15s"`
 	OffsetsRefresh time.Duration `env:"NORMALIZER_OFFSETS_REFRESH" envDefault:"1s"`
 
-	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default;
+	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default, on the
+	// normalizer's own port of the services' scheme (gateway 9091, normalizer
+	// 9094, dispatcher 9095), so the three run on one host with their defaults;
 	// containers set 0.0.0.0:9091 explicitly for their probes.
-	OpsAddr         string        `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9091"`
+	OpsAddr         string        `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9094"`
 	ShutdownTimeout time.Duration `env:"NORMALIZER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 
 	Repair RepairConfig

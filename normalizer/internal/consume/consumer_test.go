@@ -263,6 +263,35 @@ func TestIntegrationConsumer_writeThatLandedButFailedIsNotDuplicated(t *testing.
 	assert.GreaterOrEqual(t, testutil.ToFloat64(h.metrics.Recovered), float64(n))
 }
 
+// refusing fails every write.
+type refusing struct{ err error }
+
+func (r refusing) WriteMessages(context.Context, ...kafka.Message) error { return r.err }
+
+// TestIntegrationConsumer_drainDeadlineErrorNamesTheStep: a batch whose produce
+// keeps failing is retried under the step label "produce" until the drain
+// deadline cuts it short; Run's error is then a *consume.StepError naming that
+// step and wrapping the producer's error, and nothing is committed.
+func TestIntegrationConsumer_drainDeadlineErrorNamesTheStep(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	refused := errors.New("broker refuses the write (injected)")
+	stop := h.run(t, options{drain: 200 * time.Millisecond,
+		producer: func(consume.Producer) consume.Producer { return refusing{refused} }})
+	h.produceRaw(t, komerce("K-1", "Dikirim", t0))
+	require.Eventually(t, func() bool {
+		return testutil.ToFloat64(h.metrics.Retries.WithLabelValues(string(consume.StepProduce))) >= 2
+	}, 30*time.Second, 10*time.Millisecond, "the batch is retried")
+
+	err := stop()
+	var se *consume.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, consume.StepProduce, se.Step)
+	assert.ErrorIs(t, err, refused)
+	assert.Contains(t, err.Error(), "produce: producing 1 records")
+	assert.Zero(t, h.committed(t), "the cut batch is not committed")
+}
+
 // committed sums the group's committed offsets on the raw topic.
 func (h *harness) committed(t *testing.T) int64 {
 	t.Helper()

@@ -19,6 +19,21 @@
 // retried with exponential backoff and nothing is committed until it succeeds.
 // Mapping failures are permanent: the record goes to the raw dead-letter topic in
 // the same write and its partition moves on. The dependencies are the small
-// interfaces below; their Kafka and Redis implementations live in platform/broker,
-// dedup, state and inflight.
+// interfaces in deps.go; their Kafka and Redis implementations live in
+// platform/broker, dedup, state and inflight.
+//
+// Files, by role:
+//
+//	consumer.go    Config, Deps, New
+//	run.go         the run loop: fetch, collect + prepare, handle (retry with backoff), commit, metrics
+//	attempt.go     one attempt of a batch: decide, build the records, produce, final transaction
+//	begin.go       the first round trip (claim, dedup check, state read) and stale-claim recovery
+//	step.go        Step and StepError: which step of an attempt failed (the retry metric's label)
+//	batch.go       prepare: map and encode a batch before it touches Redis or Kafka
+//	identity.go    decide: qualified ids of repeatable events, data.advances
+//	encode.go      canonical JSON (encoding/json) with data.advances spliced in later
+//	record_in.go   raw records in: adapter input, panics, dead parts
+//	record_out.go  records out: canonical records, dead letters, the consumer's dead-letter reasons
+//	deps.go        the interfaces the consumer needs
+//	metrics.go     Prometheus series
 package consume

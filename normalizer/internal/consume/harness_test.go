@@ -60,10 +60,22 @@ type options struct {
 	lease     time.Duration
 	normalize consume.NormalizeFunc
 	fetcher   func(consume.Fetcher) consume.Fetcher
+	drain     time.Duration // DrainTimeout; default 10 s
 }
 
-// start runs a consumer until the test ends (or the returned stop is called).
+// start runs a consumer until the test ends (or the returned stop is called);
+// Run must return nil.
 func (h *harness) start(t *testing.T, o options) (stop func()) {
+	t.Helper()
+	stopErr := h.run(t, o)
+	stop = func() { require.NoError(t, stopErr()) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// run runs a consumer until the test ends or stop is called; stop cancels its
+// context and returns what Run returned.
+func (h *harness) run(t *testing.T, o options) (stop func() error) {
 	t.Helper()
 	if o.rdb == nil {
 		o.rdb = h.r.Client
@@ -73,6 +85,9 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 	}
 	if o.lease == 0 {
 		o.lease = 30 * time.Second
+	}
+	if o.drain == 0 {
+		o.drain = 10 * time.Second
 	}
 	log := zaptest.NewLogger(t)
 	reader := broker.NewReader(h.k.Config(), h.group, []string{h.raw}, nil, broker.ReaderOptions{})
@@ -91,7 +106,7 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 	c, err := consume.New(consume.Config{
 		CanonicalTopic: h.canon, DLQTopic: h.dlq, BatchSize: 200, Linger: 5 * time.Millisecond,
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, RedisTimeout: time.Second,
-		Lease: o.lease, DrainTimeout: 10 * time.Second,
+		Lease: o.lease, DrainTimeout: o.drain,
 	}, consume.Deps{
 		Fetcher: f, Producer: p, Redis: o.rdb,
 		Dedup:    dedup.NewRedis(o.rdb, h.r.Prefix, time.Hour),
@@ -104,15 +119,17 @@ func (h *harness) start(t *testing.T, o options) (stop func()) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	var once sync.Once
-	stop = func() {
+	var runErr error
+	stop = func() error {
 		once.Do(func() {
 			cancel()
-			require.NoError(t, <-done)
+			runErr = <-done
 			_ = reader.Close()
 			_ = w.Close()
 		})
+		return runErr
 	}
-	t.Cleanup(stop)
+	t.Cleanup(func() { _ = stop() })
 	return stop
 }
 

@@ -12,7 +12,7 @@ import (
 
 // Client calls the lookup API (the `normalizer lookup` CLI).
 type Client struct {
-	// Base is the ops listener's URL, e.g. "http://127.0.0.1:9091".
+	// Base is the ops listener's URL, e.g. "http://127.0.0.1:9094".
 	Base string
 	// Token is sent as a bearer token when set.
 	Token string

@@ -53,20 +53,3 @@ func maps(outs []adapter.Output) bool {
 	}
 	return true
 }
-
-// execErr is the first error of a MULTI ... EXEC sent as pipeline commands.
-func execErr(multi, exec *redis.Cmd) error {
-	if err := multi.Err(); err != nil {
-		return err
-	}
-	res, err := exec.Slice()
-	if err != nil {
-		return err
-	}
-	for _, r := range res {
-		if e, ok := r.(error); ok {
-			return e
-		}
-	}
-	return nil
-}

@@ -16,6 +16,7 @@ import (
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/lookup"
+	"github.com/courierhook/pipeline/normalizer/internal/multi"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 	"github.com/courierhook/pipeline/normalizer/internal/topicscan"
 	"github.com/courierhook/pipeline/schemas"
@@ -375,7 +376,7 @@ func (r *Renormalizer) emit(ctx context.Context, part int, msgs []kafka.Message,
 	// corrections are acknowledged: a crash before it re-emits the same ids (at
 	// least once, like the live consumer's dead letters; consumers dedup on ce_id).
 	pipe = r.rdb.Pipeline()
-	multi := pipe.Do(ctx, "multi")
+	tx := multi.Begin(ctx, pipe)
 	if err := r.states.PutIn(ctx, pipe, changed); err != nil {
 		return err
 	}
@@ -392,9 +393,9 @@ func (r *Renormalizer) emit(ctx context.Context, part int, msgs []kafka.Message,
 		pipe.Do(ctx, "hset", k, strconv.Itoa(part), msgs[len(msgs)-1].Offset+1)
 		pipe.Do(ctx, "pexpire", k, r.cfg.CheckpointTTL.Milliseconds())
 	}
-	exec := pipe.Do(ctx, "exec")
+	tx.End(ctx, pipe)
 	_, _ = pipe.Exec(ctx)
-	if err := execErr(multi, exec); err != nil {
+	if err := tx.Err(); err != nil {
 		return fmt.Errorf("writing state, dedup marks, index and checkpoint: %w", err)
 	}
 	return nil
