@@ -31,10 +31,10 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 		return 2
 	}
 	now := time.Now()
-	s, err1 := parseTime(*since, now)
-	u, err2 := parseTime(*until, now)
-	if err1 != nil || err2 != nil {
-		fmt.Fprintln(stderr, "--since/--until:", err1, err2)
+	s, sinceErr := parseTime(*since, now)
+	u, untilErr := parseTime(*until, now)
+	if sinceErr != nil || untilErr != nil {
+		fmt.Fprintln(stderr, "--since/--until:", sinceErr, untilErr)
 		return 2
 	}
 	env, ok := openRepairEnv(ctx, stderr)
