@@ -67,8 +67,8 @@ func run() error {
 		return err
 	}
 	// The run ends with a lookup on the normalizer's ops listener (devrun binds it
-	// to 127.0.0.1:9095).
-	opts.LookupURL = envOr("NORMALIZER_LOOKUP_URL", "http://127.0.0.1:9095")
+	// to 127.0.0.1:9094).
+	opts.LookupURL = envOr("NORMALIZER_LOOKUP_URL", "http://127.0.0.1:9094")
 	opts.LookupToken = os.Getenv("NORMALIZER_LOOKUP_TOKEN")
 	if *gateway != "" {
 		opts.GatewayURL = *gateway

@@ -34,12 +34,11 @@ type Config struct {
 	// GatewayAddr is the gateway's webhook listener.
 	GatewayAddr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 	// GatewayOpsAddr, NormalizerOpsAddr and DispatcherOpsAddr are the services'
-	// ops listeners (/healthz, /readyz, /metrics). The services' own defaults
-	// (:9091, :9091, :9090) collide on one host, so devrun gives each its own
-	// loopback port.
+	// ops listeners (/healthz, /readyz, /metrics): the services' own loopback
+	// defaults (9091, 9094, 9095), which do not collide on one host.
 	GatewayOpsAddr    string `env:"GATEWAY_OPS_ADDR" envDefault:"127.0.0.1:9091"`
-	NormalizerOpsAddr string `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9095"`
-	DispatcherOpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9096"`
+	NormalizerOpsAddr string `env:"NORMALIZER_OPS_ADDR" envDefault:"127.0.0.1:9094"`
+	DispatcherOpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9095"`
 	// RoutesFile is the dispatcher's routing rules, relative to the repository root
 	// unless absolute. The default sends everything to local sinks only: two
 	// topics on the broker and devrun's webhook receiver.
