@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -24,8 +25,23 @@ func New(brokers []string, timeout time.Duration) *Client {
 	return &Client{c: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: timeout}}
 }
 
-// Partitions lists topic's partition ids in order.
+// Partitions lists topic's partition ids in order. A topic the cluster does not
+// know yet, or whose leaders are being elected (just created, or a broker
+// restarting), is asked again for up to 10 s with backoff before the error is
+// returned.
 func (c *Client) Partitions(ctx context.Context, topic string) ([]int, error) {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = 100*time.Millisecond, time.Second
+	return backoff.Retry(ctx, func() ([]int, error) {
+		ids, err := c.partitions(ctx, topic)
+		if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) && !errors.Is(err, kafka.LeaderNotAvailable) {
+			return nil, backoff.Permanent(err)
+		}
+		return ids, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(10*time.Second))
+}
+
+func (c *Client) partitions(ctx context.Context, topic string) ([]int, error) {
 	md, err := c.c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of %s: %w", topic, err)
@@ -44,7 +60,7 @@ func (c *Client) Partitions(ctx context.Context, topic string) ([]int, error) {
 		sort.Ints(ids)
 		return ids, nil
 	}
-	return nil, fmt.Errorf("topic %s not found", topic)
+	return nil, fmt.Errorf("reading metadata of %s: %w", topic, kafka.UnknownTopicOrPartition)
 }
 
 // Bounds are a partition's first and end (next to be written) offsets.
