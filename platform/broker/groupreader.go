@@ -18,8 +18,9 @@ import (
 // unreachable). Nothing was committed; the caller may retry later.
 var ErrNoGeneration = errors.New("no active consumer-group generation")
 
-// DefaultGroupMaxWait is NewGroupReader's default GroupReaderOptions.MaxWait.
-const DefaultGroupMaxWait = 500 * time.Millisecond
+// DefaultGroupMaxWait is NewGroupReader's default GroupReaderOptions.MaxWait:
+// an idle reader costs one fetch request per second per leader broker.
+const DefaultGroupMaxWait = time.Second
 
 // GroupReaderOptions tunes NewGroupReader. Zero values take the defaults
 // documented per field.
@@ -29,7 +30,9 @@ type GroupReaderOptions struct {
 	// the idle cost: one fetch request per leader broker per MaxWait, whatever
 	// the number of partitions. Unlike kafka.Reader, the client waits for the
 	// answer MaxWait plus 10 s, so a late answer on a busy host does not drop
-	// the connection. Default 500 ms.
+	// the connection. Close and the end of a generation cancel a held fetch
+	// rather than wait for it, so a long MaxWait costs only how soon an idle
+	// reader notices a broker gone. Default 1 s (DefaultGroupMaxWait).
 	MaxWait time.Duration
 	// MaxBytes bounds one fetch response (all partitions). Default 10 MiB.
 	MaxBytes int
@@ -48,6 +51,12 @@ type GroupReaderOptions struct {
 	// before it gives a dead member's partitions to the others. Default 10 s
 	// (heartbeats every 3 s; the broker's minimum is 6 s).
 	SessionTimeout time.Duration
+	// PartitionWatch is how often the group's leader member reads the topics'
+	// partition counts (one Metadata request) to rebalance when partitions are
+	// added. Partitions are added rarely and by hand, and each group polls on
+	// its own: kafka-go's 5 s default is a steady request rate for nothing.
+	// Default 30 s.
+	PartitionWatch time.Duration
 }
 
 func (o *GroupReaderOptions) setDefaults() {
@@ -65,6 +74,9 @@ func (o *GroupReaderOptions) setDefaults() {
 	}
 	if o.SessionTimeout <= 0 {
 		o.SessionTimeout = 10 * time.Second
+	}
+	if o.PartitionWatch <= 0 {
+		o.PartitionWatch = 30 * time.Second
 	}
 }
 
@@ -179,18 +191,19 @@ func NewGroupReader(cfg Config, group string, topics []string, log *zap.Logger, 
 		start = kafka.LastOffset
 	}
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                    group,
-		Brokers:               cfg.Brokers,
-		Topics:                topics,
-		Dialer:                &kafka.Dialer{ClientID: clientID(cfg), Timeout: 10 * time.Second, DualStack: true},
-		HeartbeatInterval:     3 * time.Second,
-		SessionTimeout:        opts.SessionTimeout,
-		RebalanceTimeout:      30 * time.Second,
-		JoinGroupBackoff:      time.Second,
-		WatchPartitionChanges: true,
-		StartOffset:           start,
-		Logger:                DebugLogger(log),
-		ErrorLogger:           ErrorLogger(log),
+		ID:                     group,
+		Brokers:                cfg.Brokers,
+		Topics:                 topics,
+		Dialer:                 &kafka.Dialer{ClientID: clientID(cfg), Timeout: 10 * time.Second, DualStack: true},
+		HeartbeatInterval:      3 * time.Second,
+		SessionTimeout:         opts.SessionTimeout,
+		RebalanceTimeout:       30 * time.Second,
+		JoinGroupBackoff:       time.Second,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: opts.PartitionWatch,
+		StartOffset:            start,
+		Logger:                 DebugLogger(log),
+		ErrorLogger:            ErrorLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building consumer group %s: %w", group, err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/fetch"
@@ -76,7 +77,8 @@ func (r *GroupReader) consume(gctx context.Context, gen *kafka.Generation, epoch
 		<-gctx.Done()
 		return
 	}
-	bo := newDoublingDelay(100*time.Millisecond, 5*time.Second)
+	bo := newBackOff(100*time.Millisecond, 5*time.Second)
+	streak := 0
 	for gctx.Err() == nil {
 		started := time.Now()
 		err := r.fetchAll(gctx, pos, epoch)
@@ -84,12 +86,13 @@ func (r *GroupReader) consume(gctx context.Context, gen *kafka.Generation, epoch
 			return
 		}
 		if time.Since(started) > time.Minute {
-			bo.reset() // the previous layout worked for a while: this is a new incident
+			bo.Reset() // the previous layout worked for a while: this is a new incident
+			streak = 0
 		}
 		r.stats.regroups.Add(1)
-		delay := bo.next()
+		delay := bo.NextBackOff()
 		logAt := r.log.Warn
-		if delay > bo.min {
+		if streak++; streak > 1 {
 			logAt = r.log.Debug // once per streak at warn: an outage does not fill the log
 		}
 		logAt("rebuilding fetch loops on fresh metadata", zap.Duration("after", delay), zap.Error(err))
@@ -234,8 +237,8 @@ func (r *GroupReader) resolve(ctx context.Context, c *kafka.Client, todo map[ass
 // new leader lookup. It never sends faster than the broker answers, and backs
 // off after failures and after answers that brought nothing before MaxWait.
 func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []assignedPartition, pos *fetchPositions, epoch uint64) error {
-	bo := newDoublingDelay(50*time.Millisecond, max(r.opts.MaxWait, time.Second))
-	failures := 0
+	bo := newBackOff(50*time.Millisecond, max(r.opts.MaxWait, time.Second))
+	failures, partErrs := 0, 0
 	for {
 		req := r.fetchRequest(parts, pos)
 		started := time.Now()
@@ -261,7 +264,7 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 				return fmt.Errorf("fetching (%d failures in a row): %w", failures, err)
 			}
 			r.log.Debug("fetch failed; retrying", zap.Int("attempt", failures), zap.Error(err))
-			if !waitOrDone(ctx, bo.next()) {
+			if !waitOrDone(ctx, bo.NextBackOff()) {
 				return ctx.Err()
 			}
 			continue
@@ -281,17 +284,18 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 		var wait time.Duration
 		switch {
 		case out.partErr != nil:
-			wait = bo.next()
+			wait = bo.NextBackOff()
 			logAt := r.log.Warn
-			if wait > bo.min {
+			if partErrs++; partErrs > 1 {
 				logAt = r.log.Debug // once per streak at warn
 			}
 			logAt("fetch returned a partition error; backing off", zap.Duration("after", wait), zap.Error(out.partErr))
 		case out.records == 0 && time.Since(started) < r.opts.MaxWait/2:
 			// An answer with nothing new that did not wait: never spin on it.
-			wait = bo.next()
+			wait = bo.NextBackOff()
 		default:
-			bo.reset()
+			bo.Reset()
+			partErrs = 0
 		}
 		wait = max(wait, time.Duration(resp.ThrottleTimeMs)*time.Millisecond)
 		if wait > 0 && !waitOrDone(ctx, wait) {
@@ -503,21 +507,15 @@ func closeRecord(rec *protocol.Record) {
 	}
 }
 
-// doublingDelay doubles from min to max; reset starts over.
-type doublingDelay struct{ min, max, cur time.Duration }
-
-func newDoublingDelay(lo, hi time.Duration) *doublingDelay { return &doublingDelay{min: lo, max: hi} }
-
-func (d *doublingDelay) next() time.Duration {
-	if d.cur == 0 {
-		d.cur = d.min
-	} else {
-		d.cur = min(2*d.cur, d.max)
+// newBackOff returns a delay doubling from lo up to hi, each wait jittered by
+// ±50 % (cenkalti/backoff/v5, as FetchRetrying) so that the members of a group
+// do not retry in step; Reset starts over at lo.
+func newBackOff(lo, hi time.Duration) *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval: lo, MaxInterval: hi, Multiplier: 2,
+		RandomizationFactor: backoff.DefaultRandomizationFactor,
 	}
-	return d.cur
 }
-
-func (d *doublingDelay) reset() { d.cur = 0 }
 
 // waitOrDone waits d or until ctx ends; it reports whether d passed.
 func waitOrDone(ctx context.Context, d time.Duration) bool {

@@ -164,23 +164,18 @@ func TestFetchRequest_OneRequestForAllPartitions(t *testing.T) {
 	assert.EqualValues(t, 42, req.Topics[1].Partitions[0].FetchOffset)
 }
 
-func TestDoublingDelay(t *testing.T) {
-	d := newDoublingDelay(10*time.Millisecond, 50*time.Millisecond)
-	var got []time.Duration
-	for range 5 {
-		got = append(got, d.next())
+// TestNewBackOff: the delay doubles from lo to hi, each wait within ±50 % of
+// its step, and Reset starts over at lo.
+func TestNewBackOff(t *testing.T) {
+	bo := newBackOff(10*time.Millisecond, 50*time.Millisecond)
+	steps := []time.Duration{10, 20, 40, 50, 50}
+	for i, step := range steps {
+		got := bo.NextBackOff()
+		assert.GreaterOrEqual(t, got, step*time.Millisecond/2, "wait %d", i)
+		assert.LessOrEqual(t, got, step*time.Millisecond*3/2, "wait %d", i)
 	}
-	assert.Equal(t, []time.Duration{10, 20, 40, 50, 50}, scale(got, time.Millisecond))
-	d.reset()
-	assert.Equal(t, 10*time.Millisecond, d.next())
-}
-
-func scale(ds []time.Duration, unit time.Duration) []time.Duration {
-	out := make([]time.Duration, len(ds))
-	for i, d := range ds {
-		out[i] = d / unit
-	}
-	return out
+	bo.Reset()
+	assert.LessOrEqual(t, bo.NextBackOff(), 15*time.Millisecond)
 }
 
 // bareReader is a GroupReader without a consumer group, for the hand-out
