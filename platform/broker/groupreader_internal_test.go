@@ -151,7 +151,7 @@ func TestFetchRequest_OneRequestForAllPartitions(t *testing.T) {
 	parts := []assignedPartition{{"a", 0}, {"a", 3}, {"b", 1}}
 	pos := &fetchPositions{next: map[assignedPartition]int64{{"a", 0}: 10, {"a", 3}: 0, {"b", 1}: 42}}
 	req := r.fetchRequest(parts, pos)
-	assert.EqualValues(t, 500, req.MaxWaitTime)
+	assert.EqualValues(t, DefaultGroupMaxWait/time.Millisecond, req.MaxWaitTime)
 	assert.EqualValues(t, 1, req.MinBytes)
 	assert.EqualValues(t, 10<<20, req.MaxBytes)
 	require.Len(t, req.Topics, 2)
