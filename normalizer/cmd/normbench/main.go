@@ -1,6 +1,9 @@
 // Command normbench measures end-to-end canonical events per second through real
 // Kafka and Redis, next to a plain kafka-go consume → produce → commit loop over
 // the same raw records in the same batch sizes, and prints both and their ratio.
+// The normalizer reads as in production (broker.GroupReader, commits at most
+// once a second); the plain loop reads with a plain *kafka.Reader and commits
+// every batch.
 //
 //	KAFKA_BROKERS=127.0.0.1:9092 REDIS_ADDR=127.0.0.1:6379 go run ./cmd/normbench -n 100000
 package main
@@ -215,13 +218,13 @@ func rawBody(id string, i int) []byte {
 
 // countingFetcher notes when the first record was fetched.
 type countingFetcher struct {
-	*kafka.Reader
+	*broker.GroupReader
 	first chan struct{}
 	once  bool
 }
 
 func (c *countingFetcher) FetchMessage(ctx context.Context) (kafka.Message, error) {
-	m, err := c.Reader.FetchMessage(ctx)
+	m, err := c.GroupReader.FetchMessage(ctx)
 	if err == nil && !c.once {
 		c.once = true
 		close(c.first)
@@ -239,7 +242,10 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 			rdb.Del(context.Background(), iter.Val())
 		}
 	}()
-	r := broker.NewReader(cfg, run+".normalizer", []string{raw}, nil, broker.ReaderOptions{})
+	r, err := broker.NewGroupReader(cfg, run+".normalizer", []string{raw}, nil, broker.GroupReaderOptions{})
+	if err != nil {
+		return 0, err
+	}
 	defer r.Close()
 	w := broker.NewWriter(cfg, "", nil, broker.WriterOptions{MaxAttempts: 1})
 	defer w.Close()
@@ -248,10 +254,10 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 		return 0, err
 	}
 	metrics := consume.NewMetrics(nil)
-	f := &countingFetcher{Reader: r, first: make(chan struct{})}
+	f := &countingFetcher{GroupReader: r, first: make(chan struct{})}
 	c, err := consume.New(consume.Config{
 		CanonicalTopic: canon, DLQTopic: dlq, BatchSize: batch, Linger: 5 * time.Millisecond,
-		Lease: 30 * time.Second, RedisTimeout: 3 * time.Second,
+		Lease: 30 * time.Second, RedisTimeout: 3 * time.Second, CommitInterval: time.Second,
 	}, consume.Deps{
 		Fetcher: f, Producer: w, Redis: rdb,
 		Dedup:    dedup.NewRedis(rdb, prefix, time.Hour),

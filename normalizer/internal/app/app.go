@@ -30,7 +30,7 @@ type App struct {
 	cfg      Config
 	log      *zap.Logger
 	ops      *ops.Server
-	reader   *kafka.Reader
+	reader   *broker.GroupReader
 	writer   *kafka.Writer
 	rdb      *redis.Client
 	scanner  *inflight.Scanner
@@ -38,8 +38,9 @@ type App struct {
 	lag      *prometheus.GaugeVec
 }
 
-// lagInterval is how often normalizer_consumer_lag is read from the brokers.
-const lagInterval = 10 * time.Second
+// lagInterval is how often normalizer_consumer_lag is read from the brokers
+// (four requests a round; see broker.ExportGroupLag).
+const lagInterval = broker.DefaultLagInterval
 
 // New connects to Kafka and Redis (failing fast when either does not answer),
 // creates missing topics when configured to, and wires the consumer.
@@ -76,8 +77,15 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		return nil, fmt.Errorf("reading canonical topic offsets: %w", err)
 	}
 
+	// One fetch request per broker for all the raw partitions this member owns
+	// (kafka.Reader sends one per partition).
+	reader, err := broker.NewGroupReader(cfg.Kafka, cfg.Group, []string{cfg.RawTopic}, log,
+		broker.GroupReaderOptions{MaxWait: cfg.FetchMaxWait})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
 	srv := ops.New(cfg.OpsAddr, log)
-	reader := broker.NewReader(cfg.Kafka, cfg.Group, []string{cfg.RawTopic}, log, broker.ReaderOptions{})
 	// MaxAttempts 1: a kafka-go internal retry of a write whose first try landed
 	// would duplicate events; the consumer retries the whole batch instead, after
 	// recovering what landed (package inflight).
@@ -96,7 +104,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		CanonicalTopic: cfg.CanonicalTopic, DLQTopic: cfg.DLQTopic,
 		BatchSize: cfg.BatchSize, Linger: cfg.BatchLinger,
 		RetryMin: cfg.RetryMin, RetryMax: cfg.RetryMax, RedisTimeout: cfg.RedisTimeout,
-		Lease: cfg.Lease, DrainTimeout: cfg.ShutdownTimeout, Service: "normalizer",
+		Lease: cfg.Lease, DrainTimeout: cfg.ShutdownTimeout, CommitInterval: cfg.CommitInterval, Service: "normalizer",
 		RedeliveryWindow: cfg.RedeliveryWindow,
 	}, consume.Deps{
 		Fetcher:  reader,

@@ -44,6 +44,12 @@ type Config struct {
 	// write timeout, since an attempt may start producing up to Lease/2 after claiming.
 	Lease          time.Duration `env:"NORMALIZER_INFLIGHT_LEASE" envDefault:"15s"`
 	OffsetsRefresh time.Duration `env:"NORMALIZER_OFFSETS_REFRESH" envDefault:"1s"`
+	// CommitInterval: see consume.Config.CommitInterval (0: after every batch).
+	CommitInterval time.Duration `env:"NORMALIZER_COMMIT_INTERVAL" envDefault:"1s"`
+	// FetchMaxWait is how long the broker holds a fetch of the raw topic that
+	// finds nothing: an idle normalizer costs one fetch per FetchMaxWait per
+	// broker; records are answered as soon as they arrive.
+	FetchMaxWait time.Duration `env:"NORMALIZER_FETCH_MAX_WAIT" envDefault:"1s"`
 
 	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default, on the
 	// normalizer's own port of the services' scheme (gateway 9091, normalizer
@@ -76,6 +82,8 @@ func (c *Config) Validate() error {
 		config.Check(c.Lease > 2*c.WriteTimeout, "NORMALIZER_INFLIGHT_LEASE", "more than twice NORMALIZER_WRITE_TIMEOUT"),
 		config.Check(c.OffsetsRefresh > 0 && c.OffsetsRefresh < c.Lease, "NORMALIZER_OFFSETS_REFRESH", "> 0 and < the lease"),
 		config.Check(c.ShutdownTimeout > 0, "NORMALIZER_SHUTDOWN_TIMEOUT", "> 0"),
+		config.Check(c.CommitInterval >= 0, "NORMALIZER_COMMIT_INTERVAL", ">= 0"),
+		config.Check(c.FetchMaxWait >= 10*time.Millisecond && c.FetchMaxWait <= 30*time.Second, "NORMALIZER_FETCH_MAX_WAIT", "10ms..30s"),
 		c.Repair.validate(),
 	)
 }

@@ -31,6 +31,10 @@ type Config struct {
 	Lease time.Duration
 	// DrainTimeout bounds finishing the batch in flight after ctx is cancelled.
 	DrainTimeout time.Duration
+	// CommitInterval is the least time between two offset commits: durable
+	// batches' offsets wait and go together (see commitLoop). 0 commits after
+	// every batch.
+	CommitInterval time.Duration
 	// Service is the dlq_service header value.
 	Service string
 	// RedeliveryWindow is how long the exact bytes of a repeatable event (one

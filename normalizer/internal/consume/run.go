@@ -43,15 +43,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	// Commits run one at a time beside the next batch: a synchronous commit costs a
 	// broker round trip (ms) that the next batch's Redis and Kafka work can overlap.
-	// Offsets are committed in batch order, each only after its batch is durable;
-	// Run waits for the last commit before it returns.
+	// Offsets are handed over in batch order, each only after its batch is durable,
+	// and committed at most once per CommitInterval (see commitLoop); Run waits for
+	// the last commit, which takes whatever is still pending, before it returns.
 	commits := make(chan []kafka.Message, 1)
 	committed := make(chan struct{})
 	go func() {
 		defer close(committed)
-		for offs := range commits {
-			c.commit(work, offs)
-		}
+		c.commitLoop(work, commits)
 	}()
 	defer func() { close(commits); <-committed }()
 
@@ -227,6 +226,57 @@ func (c *Consumer) handle(ctx context.Context, b *batch, pre *begun, next *batch
 	c.m.BatchSeconds.Observe(c.now().Sub(b.start).Seconds())
 	c.m.BatchRecords.Observe(float64(len(b.msgs)))
 	return nextPre, nil
+}
+
+// commitLoop commits the offsets handed to commits (per partition, the last
+// record of a durable batch) until commits is closed, at most once per
+// CommitInterval: offsets that arrive within the interval after a commit wait,
+// merged (the latest per partition), and go in one request when it has passed.
+// The first offsets after a quiet interval are committed at once. When commits
+// closes, what is pending is committed before commitLoop returns, so a clean
+// shutdown leaves the last durable batch committed. CommitInterval 0 commits
+// each batch's offsets as they come.
+//
+// Waiting commits only delay the group's committed offsets: a crash re-delivers
+// at most one interval's records past the last commit, and their events are
+// already marked in Redis, so they are deduplicated.
+func (c *Consumer) commitLoop(ctx context.Context, commits <-chan []kafka.Message) {
+	var (
+		pending []kafka.Message
+		last    time.Time
+		due     <-chan time.Time
+	)
+	flush := func() {
+		if len(pending) > 0 {
+			c.commit(ctx, pending)
+			pending, last = nil, time.Now()
+		}
+	}
+	for {
+		select {
+		case offs, ok := <-commits:
+			if !ok {
+				flush()
+				return
+			}
+			for _, m := range offs {
+				// Only the position is committed; do not hold the record's bytes.
+				pending = append(pending, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+			}
+			pending = broker.LastPerPartition(pending)
+			if due != nil {
+				continue // a commit is already scheduled
+			}
+			if wait := c.cfg.CommitInterval - time.Since(last); wait > 0 {
+				due = time.After(wait)
+				continue
+			}
+			flush()
+		case <-due:
+			due = nil
+			flush()
+		}
+	}
 }
 
 // commit commits offsets whose records are durable. A failure is logged, not
