@@ -40,7 +40,11 @@ type Config struct {
 	// hand off at once.
 	MaxInFlight int `env:"DISPATCHER_MAX_INFLIGHT" envDefault:"5000"`
 	// CommitInterval is how often done offsets are committed (batched).
-	CommitInterval time.Duration `env:"DISPATCHER_COMMIT_INTERVAL" envDefault:"200ms"`
+	// A crash re-delivers at most this interval's done records.
+	CommitInterval time.Duration `env:"DISPATCHER_COMMIT_INTERVAL" envDefault:"1s"`
+	// FetchMaxWait and RetryFetchMaxWait: see deliver.Config.FetchMaxWait.
+	FetchMaxWait      time.Duration `env:"DISPATCHER_FETCH_MAX_WAIT" envDefault:"1s"`
+	RetryFetchMaxWait time.Duration `env:"DISPATCHER_RETRY_FETCH_MAX_WAIT" envDefault:"5s"`
 	// ShutdownTimeout bounds the drain after SIGTERM: in-flight deliveries finish
 	// or are handed off, offsets are committed, writers close.
 	ShutdownTimeout time.Duration `env:"DISPATCHER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
@@ -54,7 +58,8 @@ type Config struct {
 // delivery is the delivery runtime's part of the configuration.
 func (c *Config) delivery() deliver.Config {
 	return deliver.Config{Kafka: c.Kafka, Topic: c.Topic, Group: c.Group, MaxInFlight: c.MaxInFlight,
-		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout}
+		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout,
+		FetchMaxWait: c.FetchMaxWait, TierFetchMaxWait: c.RetryFetchMaxWait}
 }
 
 // Validate checks values the environment parser cannot.
@@ -68,6 +73,8 @@ func (c *Config) Validate() error {
 		config.Check(c.DLQTopic != "", "DISPATCHER_DLQ_TOPIC", "a topic name"),
 		config.Check(c.MaxInFlight > 0, "DISPATCHER_MAX_INFLIGHT", "a positive number"),
 		config.Check(c.CommitInterval > 0, "DISPATCHER_COMMIT_INTERVAL", "a positive duration"),
+		config.Check(c.FetchMaxWait >= 10*time.Millisecond && c.FetchMaxWait <= 30*time.Second, "DISPATCHER_FETCH_MAX_WAIT", "10ms..30s"),
+		config.Check(c.RetryFetchMaxWait >= 10*time.Millisecond && c.RetryFetchMaxWait <= 30*time.Second, "DISPATCHER_RETRY_FETCH_MAX_WAIT", "10ms..30s"),
 		config.Check(c.ShutdownTimeout > 0, "DISPATCHER_SHUTDOWN_TIMEOUT", "a positive duration"),
 		config.Check(c.TopicPartitions > 0, "DISPATCHER_TOPIC_PARTITIONS", "a positive number"),
 	)

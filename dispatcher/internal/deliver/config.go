@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"cmp"
 	"errors"
 	"time"
 
@@ -24,9 +25,32 @@ type Config struct {
 	MaxInFlight int
 	// CommitInterval is how often done offsets are committed (batched).
 	CommitInterval time.Duration
+	// FetchMaxWait is how long the broker holds a fetch of the canonical topic
+	// that finds nothing; TierFetchMaxWait the same for each retry tier. A fetch
+	// is answered as soon as a record arrives, so they cost no latency: they set
+	// the idle request rate (one fetch per reader per broker per wait). Zero
+	// values take DefaultFetchMaxWait and DefaultTierFetchMaxWait.
+	FetchMaxWait, TierFetchMaxWait time.Duration
 	// ShutdownTimeout bounds the drain after ctx ends: in-flight deliveries
 	// finish or are handed off; then attempts are aborted.
 	ShutdownTimeout time.Duration
+}
+
+// Defaults of Config.FetchMaxWait and Config.TierFetchMaxWait: the canonical
+// reader is idle only between loads; the tiers are empty almost always, and an
+// idle tier costs one fetch per 5 s.
+const (
+	DefaultFetchMaxWait     = time.Second
+	DefaultTierFetchMaxWait = 5 * time.Second
+)
+
+// readerOptions are the GroupReader options of the canonical reader (tier
+// false) or of a retry tier's.
+func (c Config) readerOptions(tier bool) broker.GroupReaderOptions {
+	if tier {
+		return broker.GroupReaderOptions{MaxWait: cmp.Or(c.TierFetchMaxWait, DefaultTierFetchMaxWait)}
+	}
+	return broker.GroupReaderOptions{MaxWait: cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)}
 }
 
 // Validate reports every value that cannot work, joined.

@@ -18,8 +18,8 @@ import (
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
-// Reader is the part of *kafka.Reader a consumer uses: fetch, then commit only
-// what is done (never ReadMessage, which commits on read).
+// Reader is the part of a consumer-group reader (*broker.GroupReader) a
+// consumer uses: fetch, which never commits, then commit only what is done.
 type Reader interface {
 	FetchMessage(ctx context.Context) (kafka.Message, error)
 	CommitMessages(ctx context.Context, msgs ...kafka.Message) error

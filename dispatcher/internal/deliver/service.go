@@ -16,8 +16,10 @@ import (
 	"github.com/courierhook/pipeline/platform/broker"
 )
 
-// lagInterval is how often dispatcher_consumer_lag is refreshed from the brokers.
-const lagInterval = 5 * time.Second
+// lagInterval is how often dispatcher_consumer_lag is refreshed from the
+// brokers: each round costs four requests per group (canonical and one per
+// tier), see broker.ExportGroupLag.
+const lagInterval = broker.DefaultLagInterval
 
 // Service is the delivery runtime: one Consumer on the canonical topic plus one
 // per retry tier, all feeding one Engine. Build it with New, run it once with Run.
@@ -66,18 +68,30 @@ func (s *Service) Run(ctx context.Context, ready func(bool)) error {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
 	eng := NewEngine(s.routes.Sinks, s.sinks, s.pub, s.m, s.log)
-	eng.Start(workCtx)
 
 	tiers := s.pub.Tiers()
 	groups := map[string]string{s.cfg.Topic: s.cfg.Group} // topic -> consumer group
-	consumers := []*Consumer{NewConsumer("canonical",
-		broker.NewReader(s.cfg.Kafka, s.cfg.Group, []string{s.cfg.Topic}, s.log, broker.ReaderOptions{}), Canonical, s.table, eng, s.cfg, s.m, s.log)}
+	canonical, err := broker.NewGroupReader(s.cfg.Kafka, s.cfg.Group, []string{s.cfg.Topic}, s.log, s.cfg.readerOptions(false))
+	if err != nil {
+		return err
+	}
+	consumers := []*Consumer{NewConsumer("canonical", canonical, Canonical, s.table, eng, s.cfg, s.m, s.log)}
+	// One reader and group per tier (the group names predate this reader, and
+	// their committed offsets must carry over); an empty tier costs one fetch
+	// per TierFetchMaxWait.
 	for i, t := range tiers.Topics() {
 		label := retry.Label(tiers.Delay(i))
 		groups[t] = s.cfg.Group + ".retry." + label
-		consumers = append(consumers, NewConsumer("retry_"+label,
-			broker.NewReader(s.cfg.Kafka, groups[t], []string{t}, s.log, broker.ReaderOptions{}), i, s.table, eng, s.cfg, s.m, s.log))
+		r, err := broker.NewGroupReader(s.cfg.Kafka, groups[t], []string{t}, s.log, s.cfg.readerOptions(true))
+		if err != nil {
+			for _, c := range consumers {
+				_ = c.r.Close()
+			}
+			return err
+		}
+		consumers = append(consumers, NewConsumer("retry_"+label, r, i, s.table, eng, s.cfg, s.m, s.log))
 	}
+	eng.Start(workCtx)
 	// Lag is each group's uncommitted records (committed vs end offsets), the
 	// number KEDA scales on; exported until shutdown.
 	lagCtx, stopLag := context.WithCancel(context.Background())
