@@ -80,11 +80,12 @@ const DefaultLagInterval = 15 * time.Second
 // ends. It blocks; run it in its own goroutine. A failed round (broker down) keeps
 // the last values and logs once per failure streak.
 //
-// Each round costs the brokers up to four requests per group (Metadata, ListOffsets,
-// FindCoordinator, OffsetFetch), so the interval is a standing request rate per
-// group: at the 15 s default (DefaultLagInterval) a service with six groups
-// adds under two requests a second, while KEDA and Prometheus read the gauge
-// every 15-30 s anyway.
+// Each round costs the brokers, per group, a Metadata, a FindCoordinator and an
+// OffsetFetch request plus two ListOffsets requests per partition (kafka-go
+// sends one per partition and offset kind), so the interval is a standing
+// request rate per group: 15 requests a round for a 6-partition topic, one a
+// second at the 15 s default (DefaultLagInterval), while KEDA and Prometheus
+// read the gauge every 15-30 s anyway.
 func ExportGroupLag(ctx context.Context, cfg Config, group string, topics []string, g *prometheus.GaugeVec, interval time.Duration, log *zap.Logger) {
 	if interval <= 0 {
 		interval = DefaultLagInterval

@@ -17,8 +17,8 @@ import (
 )
 
 // lagInterval is how often dispatcher_consumer_lag is refreshed from the
-// brokers: each round costs four requests per group (canonical and one per
-// tier), see broker.ExportGroupLag.
+// brokers: each round costs 3 + 2 × partitions requests per group (canonical
+// and one per tier), see broker.ExportGroupLag.
 const lagInterval = broker.DefaultLagInterval
 
 // Service is the delivery runtime: one Consumer on the canonical topic plus one
