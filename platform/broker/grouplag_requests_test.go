@@ -1,0 +1,113 @@
+package broker_test
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/listoffsets"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/platform/testkit"
+)
+
+// countingTransport records the offset kinds of every ListOffsets request it
+// forwards (before kafka-go splits them per partition and kind).
+type countingTransport struct {
+	kafka.RoundTripper
+	mu          sync.Mutex
+	first, last int
+}
+
+func (c *countingTransport) RoundTrip(ctx context.Context, addr net.Addr, req protocol.Message) (protocol.Message, error) {
+	if lo, ok := req.(*listoffsets.Request); ok {
+		c.mu.Lock()
+		for _, t := range lo.Topics {
+			for _, p := range t.Partitions {
+				switch p.Timestamp {
+				case kafka.FirstOffset:
+					c.first++
+				case kafka.LastOffset:
+					c.last++
+				}
+			}
+		}
+		c.mu.Unlock()
+	}
+	return c.RoundTripper.RoundTrip(ctx, addr, req)
+}
+
+// TestIntegrationGroupLagAsksFirstOffsetsOnlyWhereNeeded commits one partition of
+// three and checks a lag round asks for three end offsets but only two first
+// offsets, gives the right lag, and that later rounds on the same client dial no
+// new connection.
+func TestIntegrationGroupLagAsksFirstOffsetsOnlyWhereNeeded(t *testing.T) {
+	t.Parallel()
+	k := testkit.Kafka(t)
+	topic := k.Topic(t, 3)
+	group := k.Group(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
+	msgs := make([]kafka.Message, 30)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Key: []byte("k" + strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))}
+	}
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+	require.NoError(t, w.Close())
+
+	var dials atomic.Int64
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &kafka.Transport{IdleTimeout: 5 * time.Minute, MetadataTTL: 5 * time.Minute,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return d.DialContext(ctx, network, addr)
+		}}
+	ct := &countingTransport{RoundTripper: tr}
+	c := &kafka.Client{Addr: kafka.TCP(k.Brokers...), Transport: ct, Timeout: 10 * time.Second}
+	defer tr.CloseIdleConnections()
+
+	ends, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+		topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1), kafka.LastOffsetOf(2)}}})
+	require.NoError(t, err)
+	total := int64(0)
+	end := map[int]int64{}
+	for _, p := range ends.Topics[topic] {
+		require.NoError(t, p.Error)
+		end[p.Partition] = p.LastOffset
+		total += p.LastOffset
+	}
+	require.Equal(t, int64(30), total)
+	require.Positive(t, end[0], "30 keys spread over 3 partitions")
+
+	commit, err := c.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1,
+		Topics: map[string][]kafka.OffsetCommit{topic: {{Partition: 0, Offset: end[0] - 1}}}})
+	require.NoError(t, err)
+	require.NoError(t, commit.Topics[topic][0].Error)
+
+	ct.first, ct.last = 0, 0
+	lag, err := broker.GroupLagWith(ctx, c, group, []string{topic})
+	require.NoError(t, err)
+	assert.Equal(t, 30-end[0]+1, lag[topic], "partition 0 owes one record, the others everything")
+	assert.Equal(t, 3, ct.last, "every partition's end offset")
+	assert.Equal(t, 2, ct.first, "first offsets only for the two partitions without a commit")
+
+	// The pool grows to as many connections as a round's concurrent requests
+	// needed (kafka-go sends the split ListOffsets in parallel, 5 here, plus the
+	// coordinator's and the control connection) and no further: ten rounds must
+	// not dial ten times.
+	for range 10 {
+		_, err = broker.GroupLagWith(ctx, c, group, []string{topic})
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, dials.Load(), int64(8), "rounds reuse the client's connections")
+}
