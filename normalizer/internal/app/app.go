@@ -39,7 +39,7 @@ type App struct {
 }
 
 // lagInterval is how often normalizer_consumer_lag is read from the brokers
-// (3 + 2 × partitions requests a round; see broker.ExportGroupLag).
+// (2 + partitions requests a round; see broker.ExportGroupLag).
 const lagInterval = broker.DefaultLagInterval
 
 // New connects to Kafka and Redis (failing fast when either does not answer),

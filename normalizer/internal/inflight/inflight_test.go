@@ -101,3 +101,42 @@ func TestIntegrationScanner(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"e", "f", "g"}, after)
 }
+
+// TestIntegrationScannerRefreshesOnDemand checks Run leaves an unasked snapshot
+// alone (an idle normalizer sends no ListOffsets), refreshes as soon as Offsets
+// finds it old, and keeps it fresh while Offsets is being called.
+func TestIntegrationScannerRefreshesOnDemand(t *testing.T) {
+	t.Parallel()
+	k := testkit.Kafka(t)
+	topic := k.Topic(t, 3)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
+	defer w.Close()
+	write := func(ids ...string) {
+		msgs := make([]kafka.Message, len(ids))
+		for i, id := range ids {
+			msgs[i] = kafka.Message{Key: []byte(id), Value: []byte("{}")}
+		}
+		require.NoError(t, w.WriteMessages(ctx, msgs...))
+	}
+	sum := func(offs map[int]int64) (n int64) {
+		for _, o := range offs {
+			n += o
+		}
+		return n
+	}
+	s := inflight.NewScanner(k.Brokers, topic, "ce_id", nil)
+	require.NoError(t, s.RefreshUntil(ctx))
+	go s.Run(ctx, 50*time.Millisecond)
+
+	write("a", "b", "c", "d")
+	time.Sleep(400 * time.Millisecond) // eight intervals, nobody asking
+	assert.Zero(t, sum(s.Offsets()), "an unasked snapshot is not refreshed before IdleRefresh")
+	require.Eventually(t, func() bool { return sum(s.Offsets()) == 4 }, 5*time.Second, 10*time.Millisecond,
+		"asking for an old snapshot refreshes it")
+
+	write("e", "f", "g")
+	require.Eventually(t, func() bool { return sum(s.Offsets()) == 7 }, 5*time.Second, 10*time.Millisecond,
+		"a snapshot being asked for is kept fresh")
+}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+
+	"github.com/courierhook/pipeline/platform/broker"
 )
 
 // Scanner knows the canonical topic's end offsets and reads the CloudEvents ids
@@ -20,35 +22,65 @@ type Scanner struct {
 	idKey   string
 	client  *kafka.Client
 	log     *zap.Logger
+	wake    chan struct{}
 
-	mu   sync.Mutex
-	ends map[int]int64
+	mu       sync.Mutex
+	ends     map[int]int64
+	at       time.Time     // when ends was read
+	asked    bool          // Offsets was called since ends was read
+	interval time.Duration // Run's interval; 0 before Run
 }
 
+// IdleRefresh is how often Run refreshes the end offsets while nobody asks for
+// them (no batch in flight): it bounds how old the snapshot the first batch after
+// a quiet spell claims with can be, at the cost of one ListOffsets request per
+// partition.
+const IdleRefresh = 30 * time.Second
+
 // NewScanner returns a scanner of topic whose records carry their event id in
-// header idKey.
+// header idKey. It keeps one client, with pooled connections and cluster
+// metadata cached for a minute, for its whole life.
 func NewScanner(brokers []string, topic, idKey string, log *zap.Logger) *Scanner {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	tr := &kafka.Transport{ClientID: "courierhook-inflight", IdleTimeout: 5 * time.Minute, MetadataTTL: time.Minute}
 	return &Scanner{
 		brokers: brokers, topic: topic, idKey: idKey, log: log,
-		client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second},
+		client: &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: 10 * time.Second},
+		wake:   make(chan struct{}, 1),
 	}
 }
 
 // Offsets returns the end offsets seen by the last Refresh. Offsets only grow, so
-// an old snapshot is a valid lower bound for a claim; a partition missing from it
-// is scanned from its start.
+// an old snapshot is a valid lower bound for a claim (a recovery then scans a few
+// more records, all of which were produced); a partition missing from it is
+// scanned from its start.
+//
+// A call marks the offsets as wanted, so Run keeps refreshing them every interval
+// while batches flow; when the snapshot is older than that interval (the first
+// batch after a quiet spell) the call also wakes Run to refresh at once, without
+// waiting for it.
 func (s *Scanner) Offsets() map[int]int64 {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.ends)
+	s.asked = true
+	old := s.interval > 0 && time.Since(s.at) >= s.interval
+	ends := maps.Clone(s.ends)
+	s.mu.Unlock()
+	if old {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return ends
 }
 
-// Refresh reads the current end offsets of every partition.
+// Refresh reads the current end offsets of every partition: one ListOffsets
+// request per partition (kafka-go sends one per partition and offset kind), end
+// offsets only.
 func (s *Scanner) Refresh(ctx context.Context) error {
-	offs, err := s.listOffsets(ctx)
+	offs, err := s.listOffsets(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -57,7 +89,7 @@ func (s *Scanner) Refresh(ctx context.Context) error {
 		ends[p] = o.LastOffset
 	}
 	s.mu.Lock()
-	s.ends = ends
+	s.ends, s.at, s.asked = ends, time.Now(), false
 	s.mu.Unlock()
 	return nil
 }
@@ -78,9 +110,17 @@ func (s *Scanner) RefreshUntil(ctx context.Context) error {
 	}
 }
 
-// Run refreshes the end offsets every interval until ctx ends. Failures are logged
-// and leave the previous snapshot, which stays a valid (older) lower bound.
+// Run refreshes the end offsets until ctx ends: every interval (or up to twice
+// that, after an early refresh) while Offsets is being called, at once when Offsets finds the snapshot older than interval, and
+// every IdleRefresh (or interval, if longer) otherwise, so an idle normalizer
+// costs the broker almost nothing. Failures are logged and leave the previous
+// snapshot, which stays a valid (older) lower bound; they also drop the
+// scanner's connections and cached metadata (a leader may have moved).
 func (s *Scanner) Run(ctx context.Context, interval time.Duration) {
+	s.mu.Lock()
+	s.interval = interval
+	s.mu.Unlock()
+	idle := max(IdleRefresh, interval)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -88,14 +128,24 @@ func (s *Scanner) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("refreshing canonical end offsets", zap.Error(err))
-			}
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		age, asked := time.Since(s.at), s.asked
+		s.mu.Unlock()
+		if age < interval/2 || (!asked && age < idle) {
+			continue
+		}
+		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("refreshing canonical end offsets", zap.Error(err))
+			broker.ResetTransport(s.client.Transport)
 		}
 	}
 }
 
-func (s *Scanner) listOffsets(ctx context.Context) (map[int]kafka.PartitionOffsets, error) {
+// listOffsets asks the partition leaders for every partition's end offset and,
+// with first, its first retained offset too.
+func (s *Scanner) listOffsets(ctx context.Context, first bool) (map[int]kafka.PartitionOffsets, error) {
 	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of %s: %w", s.topic, err)
@@ -106,7 +156,10 @@ func (s *Scanner) listOffsets(ctx context.Context) (map[int]kafka.PartitionOffse
 			return nil, fmt.Errorf("reading metadata of %s: %w", s.topic, t.Error)
 		}
 		for _, p := range t.Partitions {
-			reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+			reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+			if first {
+				reqs = append(reqs, kafka.FirstOffsetOf(p.ID))
+			}
 		}
 	}
 	if len(reqs) == 0 {
@@ -129,8 +182,12 @@ func (s *Scanner) listOffsets(ctx context.Context) (map[int]kafka.PartitionOffse
 // Scan returns the event ids of every record written to the canonical topic at or
 // after from (per partition; partitions missing from from are read from their
 // start) up to the current end.
+//
+// It first drops the scanner's pooled connections and cached metadata, so a
+// partition added to the topic within the cache's minute is scanned too.
 func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]string, error) {
-	offs, err := s.listOffsets(ctx)
+	broker.ResetTransport(s.client.Transport)
+	offs, err := s.listOffsets(ctx, true)
 	if err != nil {
 		return nil, err
 	}
