@@ -41,6 +41,14 @@ type Audit struct {
 	Recovery time.Duration
 	// Examples names a few missing ids per kind for the report.
 	Examples []string
+	// Pause is the longest time without canonical output and without sink
+	// deliveries from the fault's injection to the end of its load (pause.go);
+	// PauseSteps the same per step of a multi-step fault (scale up, scale down).
+	Pause      Pause
+	PauseSteps string
+	// Notes are the fault's own findings (a scale fault's rebalance times and
+	// partitions per member).
+	Notes []string
 }
 
 // Lost is the sum of every loss.
@@ -156,17 +164,24 @@ func Drain(ctx context.Context, name string, st *Stats, w *Workload, obs *Observ
 
 // PrintAudits writes the per-fault table.
 func PrintAudits(out io.Writer, audits []Audit) {
-	fmt.Fprintf(out, "%-28s %8s %8s %9s %10s %10s %9s %9s %9s %9s %10s\n",
-		"fault", "acked", "not-ack", "lost-raw", "expected", "lost-canon", "dup-canon", "sink-lost", "sink-dup", "unexpect", "recovery")
+	fmt.Fprintf(out, "%-28s %8s %8s %9s %10s %10s %9s %9s %9s %9s %10s %9s %10s\n",
+		"fault", "acked", "not-ack", "lost-raw", "expected", "lost-canon", "dup-canon", "sink-lost", "sink-dup", "unexpect", "recovery", "pause-ce", "pause-sink")
 	for _, a := range audits {
 		rec := "NEVER"
 		if a.Recovery >= 0 {
 			rec = a.Recovery.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(out, "%-28s %8d %8d %9d %10d %10d %9d %9d %9d %9d %10s\n",
-			a.Name, a.Acked, a.NotAcked, a.LostRaw, a.ExpectedEvents, a.LostCanonical, a.DupCanonical, a.SinkLost, a.SinkDup, a.Unexpected, rec)
+		fmt.Fprintf(out, "%-28s %8d %8d %9d %10d %10d %9d %9d %9d %9d %10s %9s %10s\n",
+			a.Name, a.Acked, a.NotAcked, a.LostRaw, a.ExpectedEvents, a.LostCanonical, a.DupCanonical, a.SinkLost, a.SinkDup, a.Unexpected, rec,
+			a.Pause.Canonical.Round(pauseEvery), a.Pause.Sink.Round(pauseEvery))
 	}
 	for _, a := range audits {
+		if a.PauseSteps != "" {
+			fmt.Fprintf(out, "  %s pauses by step: %s\n", a.Name, a.PauseSteps)
+		}
+		for _, n := range a.Notes {
+			fmt.Fprintf(out, "  %s: %s\n", a.Name, n)
+		}
 		for _, why := range a.UnexpectedWhy {
 			fmt.Fprintf(out, "  %s unexpected: %s\n", a.Name, why)
 		}

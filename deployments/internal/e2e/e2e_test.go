@@ -36,16 +36,13 @@ func (l *lockedBuilder) String() string {
 	return l.b.String()
 }
 
-// TestIntegrationChaos_NormalizerSIGKILL runs the chaos machinery end to end on a
-// small scale so it cannot rot: the three services built from the current source,
-// a light steady load, one SIGKILL of the normalizer, the drain and the audit.
-// Nothing acknowledged may be lost; timings are printed, not asserted.
-func TestIntegrationChaos_NormalizerSIGKILL(t *testing.T) {
-	kafka := testkit.Kafka(t)
-	redis := testkit.Redis(t)
+// buildServices builds the three services from the current source into a
+// temporary directory and returns the repository root and that directory.
+func buildServices(t *testing.T) (root, bin string) {
+	t.Helper()
 	root, err := workspace.Root("")
 	require.NoError(t, err)
-	bin := t.TempDir()
+	bin = t.TempDir()
 	for _, svc := range devrun.Services {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, svc), "./cmd/"+svc)
 		cmd.Dir = filepath.Join(root, svc)
@@ -53,6 +50,17 @@ func TestIntegrationChaos_NormalizerSIGKILL(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "building %s:\n%s", svc, out)
 	}
+	return root, bin
+}
+
+// TestIntegrationChaos_NormalizerSIGKILL runs the chaos machinery end to end on a
+// small scale so it cannot rot: the three services built from the current source,
+// a light steady load, one SIGKILL of the normalizer, the drain and the audit.
+// Nothing acknowledged may be lost; timings are printed, not asserted.
+func TestIntegrationChaos_NormalizerSIGKILL(t *testing.T) {
+	kafka := testkit.Kafka(t)
+	redis := testkit.Redis(t)
+	root, bin := buildServices(t)
 
 	out := &lockedBuilder{}
 	cfg := e2e.ChaosConfig{

@@ -29,6 +29,7 @@ type Observer struct {
 	rawLat  []sample       // gateway receipt -> raw record read here (the gateway's share, plus this tail's fetch)
 	ceTimes []time.Time    // record timestamps, for throughput
 	counts  map[string]int // KindCount topics
+	ceRecs  int            // canonical records read, copies included
 	changed time.Time
 	wg      sync.WaitGroup
 }
@@ -115,6 +116,7 @@ func (o *Observer) canonical(m kafka.Message) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ceCount[ev.ID]++
+	o.ceRecs++
 	if _, ok := o.ceReq[ev.ID]; !ok {
 		o.ceReq[ev.ID] = ev.Data.Raw.RequestID
 	}
@@ -131,6 +133,31 @@ func (o *Observer) canonical(m kafka.Message) {
 		o.ceTimes = append(o.ceTimes, m.Time)
 	}
 	o.changed = time.Now()
+}
+
+// CanonicalRecords returns the canonical records read so far, copies
+// included (cheap: for sampling progress).
+func (o *Observer) CanonicalRecords() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ceRecs
+}
+
+// Distinct returns the distinct canonical ids read so far.
+func (o *Observer) Distinct() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.ceCount)
+}
+
+// CanonicalTimes returns the record timestamps of the first copy of every
+// canonical event read so far, sorted.
+func (o *Observer) CanonicalTimes() []time.Time {
+	o.mu.Lock()
+	out := slices.Clone(o.ceTimes)
+	o.mu.Unlock()
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
 }
 
 // RawCount returns how many times request id is on the raw topic.

@@ -74,8 +74,13 @@ type Pipeline struct {
 	Topics Topics
 	// GatewayURL is where webhooks go.
 	GatewayURL string
-	// Procs by service name.
+	// Procs by service name: each service's first instance. AddInstance starts
+	// more (Instances lists them all).
 	Procs map[string]*Proc
+
+	env   map[string][]string // per service, before the per-instance overrides
+	extra map[string][]*Proc  // instances beyond Procs[svc], in start order
+	seq   map[string]int      // instances ever created per service (names, logs)
 }
 
 // NewPipeline names the topics, picks free ports, writes the routes file and
@@ -97,7 +102,7 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 		return nil, fmt.Errorf("creating work dir: %w", err)
 	}
 	pre := "e2e." + cfg.RunID + "."
-	p := &Pipeline{Cfg: cfg, Procs: map[string]*Proc{}, Topics: Topics{
+	p := &Pipeline{Cfg: cfg, Procs: map[string]*Proc{}, extra: map[string][]*Proc{}, seq: map[string]int{}, Topics: Topics{
 		Raw: pre + "raw", Canonical: pre + "canonical", RawDLQ: pre + "raw.dlq",
 		RetryPrefix: pre + "dispatch.retry.", DispatchDLQ: pre + "dispatch.dlq",
 	}}
@@ -141,12 +146,12 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 		"normalizer": append(common[:len(common):len(common)],
 			"NORMALIZER_OPS_ADDR="+addrs[2],
 			"NORMALIZER_RAW_TOPIC="+p.Topics.Raw, "NORMALIZER_CANONICAL_TOPIC="+p.Topics.Canonical,
-			"NORMALIZER_DLQ_TOPIC="+p.Topics.RawDLQ, "NORMALIZER_GROUP="+pre+"normalizer",
+			"NORMALIZER_DLQ_TOPIC="+p.Topics.RawDLQ, "NORMALIZER_GROUP="+p.Group("normalizer"),
 			"NORMALIZER_REDIS_PREFIX="+cfg.RedisPrefix,
 		),
 		"dispatcher": append(common[:len(common):len(common)],
 			"DISPATCHER_OPS_ADDR="+addrs[3],
-			"DISPATCHER_TOPIC="+p.Topics.Canonical, "DISPATCHER_GROUP="+pre+"dispatcher",
+			"DISPATCHER_TOPIC="+p.Topics.Canonical, "DISPATCHER_GROUP="+p.Group("dispatcher"),
 			"DISPATCHER_RETRY_TOPIC_PREFIX="+p.Topics.RetryPrefix, "DISPATCHER_DLQ_TOPIC="+p.Topics.DispatchDLQ,
 			"DISPATCHER_ROUTES_FILE="+routes, "E2E_SINK_URL="+cfg.SinkURL, "E2E_SINK_SECRET="+devrun.SinkSecret,
 		),
@@ -154,12 +159,17 @@ func NewPipeline(ctx context.Context, cfg PipelineConfig) (*Pipeline, error) {
 	if cfg.RetryDelays != "" {
 		env["dispatcher"] = append(env["dispatcher"], "DISPATCHER_RETRY_DELAYS="+cfg.RetryDelays)
 	}
+	p.env = env
 	ops := map[string]string{"gateway": addrs[1], "normalizer": addrs[2], "dispatcher": addrs[3]}
 	for _, name := range cfg.Services {
+		p.seq[name] = 1
 		p.Procs[name] = &Proc{
 			Name: name, Bin: filepath.Join(cfg.BinDir, name), Env: env[name],
 			LogPath: filepath.Join(cfg.WorkDir, name+".log"), ReadyURL: "http://" + ops[name] + "/readyz",
 		}
+	}
+	if g := p.Procs["gateway"]; g != nil {
+		g.URL = p.GatewayURL
 	}
 	return p, nil
 }
@@ -190,11 +200,14 @@ func (p *Pipeline) Restart(ctx context.Context, name string, sig syscall.Signal)
 	return pr.WaitReady(ctx, 90*time.Second)
 }
 
-// Stop sends SIGTERM to every service in start order and waits for each.
+// Stop sends SIGTERM to every instance of every service, in start order, and
+// waits for each.
 func (p *Pipeline) Stop() {
 	for _, name := range p.Cfg.Services {
-		if pr := p.Procs[name]; pr != nil && pr.cmd != nil {
-			pr.Stop(syscall.SIGTERM, 40*time.Second)
+		for _, pr := range p.Instances(name) {
+			if pr.Started() {
+				pr.Stop(syscall.SIGTERM, 40*time.Second)
+			}
 		}
 	}
 }

@@ -25,6 +25,9 @@ type Proc struct {
 	Env                []string
 	// ReadyURL is polled by WaitReady.
 	ReadyURL string
+	// URL is a gateway instance's webhook base URL ("http://127.0.0.1:port"),
+	// empty for the other services.
+	URL string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -67,6 +70,13 @@ func (p *Proc) Start() error {
 	p.cmd, p.done = cmd, done
 	p.starts++
 	return nil
+}
+
+// Started reports whether Start ever succeeded.
+func (p *Proc) Started() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil
 }
 
 // PID is the current process id (also its process group id).
