@@ -124,6 +124,17 @@ func (d *Driver) Begin() *Stats {
 	return s
 }
 
+// Acked returns how many requests of the current period were acknowledged so
+// far (0 between periods).
+func (d *Driver) Acked() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stats == nil {
+		return 0
+	}
+	return d.stats.Acked
+}
+
 // End closes the period (call after the load stopped) and sorts its latencies.
 func (d *Driver) End() *Stats {
 	d.mu.Lock()

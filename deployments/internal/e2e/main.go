@@ -29,7 +29,8 @@ func envInt(key string, def int) int {
 }
 
 // ChaosMain is cmd/chaos: configuration from the environment, its own infra up,
-// RunChaos, infra down.
+// RunChaos (or RunScaleBench with CHAOS_SCALE_BENCH=1: CHAOS_SCALE_RECORDS,
+// CHAOS_SCALE_COUNTS), infra down.
 func ChaosMain(ctx context.Context, out io.Writer) error {
 	root, err := workspace.Root("")
 	if err != nil {
@@ -62,7 +63,18 @@ func ChaosMain(ctx context.Context, out io.Writer) error {
 	if os.Getenv("CHAOS_KEEP_INFRA") != "1" {
 		defer func() { _ = infra.Down(context.WithoutCancel(ctx)) }()
 	}
-	_, err = RunChaos(ctx, cfg)
+	if os.Getenv("CHAOS_SCALE_BENCH") == "1" {
+		sc := ScaleBenchConfig{Root: root, BinDir: cfg.BinDir, WorkDir: work, Brokers: cfg.Brokers, RedisAddr: cfg.RedisAddr,
+			Infra: infra, Records: envInt("CHAOS_SCALE_RECORDS", 0), Out: out}
+		for _, c := range strings.Split(os.Getenv("CHAOS_SCALE_COUNTS"), ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(c)); err == nil && n > 0 {
+				sc.Counts = append(sc.Counts, n)
+			}
+		}
+		_, err = RunScaleBench(ctx, sc)
+	} else {
+		_, err = RunChaos(ctx, cfg)
+	}
 	fmt.Fprintf(out, "chaos total time %s (service logs: %s)\n", time.Since(start).Round(time.Second), filepath.Clean(work))
 	return err
 }

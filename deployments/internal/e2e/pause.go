@@ -20,7 +20,7 @@ const pauseEvery = 100 * time.Millisecond
 // a service's restart show here. A pause is counted in the step (Mark) it began in.
 type Pause struct {
 	// Step is the label Mark gave ("" before the first Mark).
-	Step           string
+	Step            string
 	Canonical, Sink time.Duration
 }
 
