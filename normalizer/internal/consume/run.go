@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -39,7 +40,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 	batches := make(chan *batch, 1)
 	done := make(chan struct{})
 	defer close(done)
-	go c.prepareAll(ctx, msgs, fetchErr, batches, done)
+	h := newHandling()
+	go c.prepareAll(ctx, msgs, fetchErr, batches, done, h)
 
 	// Commits run one at a time beside the next batch: a synchronous commit costs a
 	// broker round trip (ms) that the next batch's Redis and Kafka work can overlap.
@@ -82,7 +84,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 				piggy = next
 			}
 			var err error
-			if nextPre, err = c.handle(work, b, pre, piggy, commits); err != nil {
+			h.start()
+			nextPre, err = c.handle(work, b, pre, piggy, commits)
+			h.finish()
+			if err != nil {
 				return err
 			}
 		}
@@ -103,10 +108,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 // collected), after a batch carrying a fetch error, or when done closes (Run
 // returned).
 func (c *Consumer) prepareAll(ctx context.Context, msgs <-chan kafka.Message, fetchErr <-chan error,
-	batches chan<- *batch, done <-chan struct{}) {
+	batches chan<- *batch, done <-chan struct{}, h *handling) {
 	defer close(batches)
 	for {
-		recs, ferr := c.collect(ctx, msgs, fetchErr)
+		recs, ferr := c.collect(ctx, msgs, fetchErr, h)
 		if len(recs) > 0 || ferr != nil {
 			b := &batch{fetchErr: ferr}
 			if len(recs) > 0 {
@@ -157,10 +162,33 @@ func (c *Consumer) fetch(ctx context.Context, msgs chan<- kafka.Message) error {
 	}
 }
 
-// collect waits for a first record, then gathers more until BatchSize or Linger.
-// When ctx is cancelled it returns what it has (records still queued are not
-// committed and will be redelivered).
-func (c *Consumer) collect(ctx context.Context, msgs <-chan kafka.Message, fetchErr <-chan error) ([]kafka.Message, error) {
+// handling tells collect whether Run is handling a batch. Run calls start before
+// and finish after each handle.
+type handling struct {
+	busy atomic.Bool
+	free chan struct{} // a token after each finish; capacity 1
+}
+
+func newHandling() *handling { return &handling{free: make(chan struct{}, 1)} }
+
+func (h *handling) start() { h.busy.Store(true) }
+
+func (h *handling) finish() {
+	h.busy.Store(false)
+	select {
+	case h.free <- struct{}{}:
+	default:
+	}
+}
+
+// collect waits for a first record, then takes every record already fetched, up
+// to BatchSize. It waits for more only while that saves work: while Run is still
+// handling the batch before (the new batch could not start anyway, and a fuller
+// batch costs the same Redis round trips and produce request), for at most Linger
+// after the first record. When Run is idle the batch goes at once, so at low load
+// a record pays no linger. When ctx is cancelled it returns what it has (records
+// still queued are not committed and will be redelivered).
+func (c *Consumer) collect(ctx context.Context, msgs <-chan kafka.Message, fetchErr <-chan error, h *handling) ([]kafka.Message, error) {
 	var batch []kafka.Message
 	select {
 	case m := <-msgs:
@@ -170,8 +198,13 @@ func (c *Consumer) collect(ctx context.Context, msgs <-chan kafka.Message, fetch
 	case <-ctx.Done():
 		return nil, nil
 	}
-	linger := time.NewTimer(c.cfg.Linger)
-	defer linger.Stop()
+	first := time.Now()
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for len(batch) < c.cfg.BatchSize {
 		select {
 		case m := <-msgs:
@@ -179,9 +212,23 @@ func (c *Consumer) collect(ctx context.Context, msgs <-chan kafka.Message, fetch
 			continue
 		default:
 		}
+		// Drop a token from an earlier finish, then look: a finish after this
+		// look leaves a fresh token, so the wait below cannot miss it.
+		select {
+		case <-h.free:
+		default:
+		}
+		if c.cfg.Linger <= 0 || !h.busy.Load() {
+			return batch, nil
+		}
+		if linger == nil {
+			linger = time.NewTimer(c.cfg.Linger - time.Since(first))
+		}
 		select {
 		case m := <-msgs:
 			batch = append(batch, m)
+		case <-h.free:
+			return batch, nil
 		case <-linger.C:
 			return batch, nil
 		case <-ctx.Done():

@@ -38,13 +38,14 @@ type Scanner struct {
 const IdleRefresh = 30 * time.Second
 
 // NewScanner returns a scanner of topic whose records carry their event id in
-// header idKey. It keeps one client, with pooled connections and cluster
-// metadata cached for a minute, for its whole life.
+// header idKey. It keeps one client with pooled connections for its whole life;
+// cluster metadata is kafka-go's default (refreshed within 6 s), so Scan sees a
+// partition added to the topic about as soon as a producer does.
 func NewScanner(brokers []string, topic, idKey string, log *zap.Logger) *Scanner {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	tr := &kafka.Transport{ClientID: "courierhook-inflight", IdleTimeout: 5 * time.Minute, MetadataTTL: time.Minute}
+	tr := &kafka.Transport{ClientID: "courierhook-inflight", IdleTimeout: 5 * time.Minute}
 	return &Scanner{
 		brokers: brokers, topic: topic, idKey: idKey, log: log,
 		client: &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: 10 * time.Second},
@@ -182,11 +183,7 @@ func (s *Scanner) listOffsets(ctx context.Context, first bool) (map[int]kafka.Pa
 // Scan returns the event ids of every record written to the canonical topic at or
 // after from (per partition; partitions missing from from are read from their
 // start) up to the current end.
-//
-// It first drops the scanner's pooled connections and cached metadata, so a
-// partition added to the topic within the cache's minute is scanned too.
 func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]string, error) {
-	broker.ResetTransport(s.client.Transport)
 	offs, err := s.listOffsets(ctx, true)
 	if err != nil {
 		return nil, err
