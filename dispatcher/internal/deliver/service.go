@@ -17,8 +17,9 @@ import (
 )
 
 // lagInterval is how often dispatcher_consumer_lag is refreshed from the
-// brokers: each round costs 3 + 2 × partitions requests per group (canonical
-// and one per tier), see broker.ExportGroupLag.
+// brokers: each round costs 2 + partitions requests per group (canonical
+// and one per tier; one more per partition never committed), see
+// broker.ExportGroupLag.
 const lagInterval = broker.DefaultLagInterval
 
 // Service is the delivery runtime: one Consumer on the canonical topic plus one
