@@ -17,7 +17,8 @@ const pauseEvery = 100 * time.Millisecond
 // record reached the harness's tail (Canonical) or no delivery reached the sink
 // (Sink). Under the steady load an idle stage shows as a pause, so a consumer
 // group's rebalance (every member stops fetching until the new assignment) and
-// a service's restart show here. A pause is counted in the step (Mark) it began in.
+// a service's restart show here. A pause is counted in the step (Mark) that
+// was current at the first sample that found no progress.
 type Pause struct {
 	// Step is the label Mark gave ("" before the first Mark).
 	Step            string
@@ -43,11 +44,13 @@ func startPauses(ctx context.Context, canonical, sink func() int) *pauseMeter {
 	return m
 }
 
-// gap tracks one counter: its last value, since when it has not moved and the
-// step that began then.
+// gap tracks one counter: its last value, since when it has not moved, and
+// whether a pause is open (a sample found no progress) with the step current
+// at that first sample.
 type gap struct {
 	last  int
 	since time.Time
+	open  bool
 	step  int
 }
 
@@ -59,13 +62,17 @@ func (m *pauseMeter) run(ctx context.Context) {
 	tick := time.NewTicker(pauseEvery)
 	defer tick.Stop()
 	observe := func(g *gap, v int, now time.Time, set func(p *Pause, d time.Duration)) {
-		d := now.Sub(g.since)
 		m.mu.Lock()
-		set(&m.steps[g.step], d)
-		if v != g.last {
-			g.last, g.since, g.step = v, now, len(m.steps)-1
+		defer m.mu.Unlock()
+		if !g.open {
+			g.step = len(m.steps) - 1
 		}
-		m.mu.Unlock()
+		set(&m.steps[g.step], now.Sub(g.since))
+		if v != g.last {
+			g.last, g.since, g.open = v, now, false
+		} else {
+			g.open = true
+		}
 	}
 	for {
 		select {
