@@ -5,11 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/courierhook/pipeline/normalizer/internal/repair"
-	"github.com/courierhook/pipeline/platform/lifecycle"
-	"go.uber.org/zap"
 )
 
 // redrive re-processes the raw dead-letter topic with this build's adapters
@@ -27,20 +24,15 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 		fmt.Fprintln(stderr, "usage: normalizer redrive [--reason R] [--provider P] [--since T] [--until T] [--dry-run] [--include-redriven]")
 		return 2
 	}
-	now := time.Now()
-	s, sinceErr := parseTime(*since, now)
-	u, untilErr := parseTime(*until, now)
-	if sinceErr != nil || untilErr != nil {
-		fmt.Fprintln(stderr, "--since/--until:", sinceErr, untilErr)
+	s, u, ok := parseRange(*since, *until, stderr)
+	if !ok {
 		return 2
 	}
-	env, ok := openRepairEnv(ctx, stderr)
+	ctx, env, done, ok := startRepair(ctx, stderr)
 	if !ok {
 		return 1
 	}
-	defer env.close()
-	ctx, stop := lifecycle.SignalContext(ctx, zap.NewNop())
-	defer stop()
+	defer done()
 	r, err := repair.NewRedriver(repair.RedriveConfig{
 		DLQTopic: env.cfg.DLQTopic, RawTopic: env.cfg.RawTopic, Reason: *reason, Provider: *provider,
 		Since: s, Until: u, DryRun: *dry, IncludeRedriven: *again, MarkTTL: env.cfg.Kafka.RepairRetention(),
@@ -49,7 +41,6 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	p := newProgress(stderr)
 	line := func(n repair.RedriveCounts) string {
 		verb := "redriven"
 		if *dry {
@@ -58,20 +49,7 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 		return fields("read", n.Read, "selected", n.Selected, verb, max(n.Redriven, n.NowMapped*boolInt(*dry)),
 			"now_mapped", n.NowMapped, "still_dead", n.StillDead, "already_redriven", n.Done, "skipped_redriven", n.SkippedRedriven)
 	}
-	publish := func(n repair.RedriveCounts, running bool) {
-		if !*dry {
-			repair.PublishProgress(ctx, env.rdb, env.cfg.RedisPrefix, repair.CommandRedrive, n.Map(), running)
-		}
-	}
-	r.Progress = func(n repair.RedriveCounts) { p.show(line(n), false); publish(n, true) }
-	n, err := r.Run(ctx)
-	p.show(line(n), true)
-	publish(n, false)
-	if err != nil {
-		fmt.Fprintln(stderr, "redrive stopped:", err)
-		return 1
-	}
-	return 0
+	return runShown(ctx, env, stderr, repair.CommandRedrive, *dry, line, &r.Progress, r.Run, "redrive stopped:")
 }
 
 func boolInt(b bool) int {

@@ -5,15 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/normalizer/internal/repair"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
-	"github.com/courierhook/pipeline/platform/lifecycle"
 )
 
 // renormalize re-maps a range of the raw topic and emits corrections where the
@@ -30,20 +26,15 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 		fmt.Fprintln(stderr, "usage: normalizer renormalize --since T [--until T] [--provider P] [--dry-run]")
 		return 2
 	}
-	now := time.Now()
-	s, sinceErr := parseTime(*since, now)
-	u, untilErr := parseTime(*until, now)
-	if sinceErr != nil || untilErr != nil {
-		fmt.Fprintln(stderr, "--since/--until:", sinceErr, untilErr)
+	s, u, ok := parseRange(*since, *until, stderr)
+	if !ok {
 		return 2
 	}
-	env, ok := openRepairEnv(ctx, stderr)
+	ctx, env, done, ok := startRepair(ctx, stderr)
 	if !ok {
 		return 1
 	}
-	defer env.close()
-	ctx, stop := lifecycle.SignalContext(ctx, zap.NewNop())
-	defer stop()
+	defer done()
 	cfg := env.cfg
 	r, err := repair.NewRenormalizer(repair.RenormalizeConfig{
 		RawTopic: cfg.RawTopic, CanonicalTopic: cfg.CanonicalTopic, Since: s, Until: u, Provider: *provider, DryRun: *dry,
@@ -59,7 +50,6 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	p := newProgress(stderr)
 	line := func(n repair.RenormalizeCounts) string {
 		verb := "corrected"
 		if *dry {
@@ -68,18 +58,6 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 		return fields("read", n.Read, "unchanged", n.Unchanged, verb, n.Corrected, "no_index", n.NoIndex,
 			"dead", n.Dead, "unmatched", n.Unmatched, "already_corrected", n.AlreadyCorrected, "other_provider", n.Skipped)
 	}
-	publish := func(n repair.RenormalizeCounts, running bool) {
-		if !*dry {
-			repair.PublishProgress(ctx, env.rdb, cfg.RedisPrefix, repair.CommandRenormalize, n.Map(), running)
-		}
-	}
-	r.Progress = func(n repair.RenormalizeCounts) { p.show(line(n), false); publish(n, true) }
-	n, err := r.Run(ctx)
-	p.show(line(n), true)
-	publish(n, false)
-	if err != nil {
-		fmt.Fprintln(stderr, "renormalize stopped (run it again to resume):", err)
-		return 1
-	}
-	return 0
+	return runShown(ctx, env, stderr, repair.CommandRenormalize, *dry, line, &r.Progress, r.Run,
+		"renormalize stopped (run it again to resume):")
 }

@@ -12,8 +12,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/courierhook/pipeline/normalizer/internal/app"
+	"github.com/courierhook/pipeline/normalizer/internal/repair"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/config"
+	"github.com/courierhook/pipeline/platform/lifecycle"
 )
 
 // repairEnv is what the repair subcommands share: the service's own
@@ -102,4 +104,50 @@ func fields(kv ...any) string {
 		fmt.Fprintf(&b, "%v=%v", kv[i], kv[i+1])
 	}
 	return b.String()
+}
+
+// parseRange parses --since/--until (RFC 3339, or a duration ago); false after
+// printing what is wrong.
+func parseRange(since, until string, stderr io.Writer) (time.Time, time.Time, bool) {
+	now := time.Now()
+	s, sinceErr := parseTime(since, now)
+	u, untilErr := parseTime(until, now)
+	if sinceErr != nil || untilErr != nil {
+		fmt.Fprintln(stderr, "--since/--until:", sinceErr, untilErr)
+		return time.Time{}, time.Time{}, false
+	}
+	return s, u, true
+}
+
+// startRepair opens the repair environment and a context that SIGINT/SIGTERM
+// cancel; done releases both. False after printing why it could not.
+func startRepair(ctx context.Context, stderr io.Writer) (context.Context, *repairEnv, func(), bool) {
+	env, ok := openRepairEnv(ctx, stderr)
+	if !ok {
+		return ctx, nil, nil, false
+	}
+	ctx, stop := lifecycle.SignalContext(ctx, zap.NewNop())
+	return ctx, env, func() { stop(); env.close() }, true
+}
+
+// runShown runs a repair command with its counts on a progress line and, unless
+// dry, published to Redis for the service's normalizer_repair_* metrics.
+// Exit codes: 0 done, 1 stopped with an error (printed after stopped).
+func runShown[C interface{ Map() map[string]int }](ctx context.Context, env *repairEnv, stderr io.Writer, command string,
+	dry bool, line func(C) string, progress *func(C), run func(context.Context) (C, error), stopped string) int {
+	p := newProgress(stderr)
+	publish := func(n C, running bool) {
+		if !dry {
+			repair.PublishProgress(ctx, env.rdb, env.cfg.RedisPrefix, command, n.Map(), running)
+		}
+	}
+	*progress = func(n C) { p.show(line(n), false); publish(n, true) }
+	n, err := run(ctx)
+	p.show(line(n), true)
+	publish(n, false)
+	if err != nil {
+		fmt.Fprintln(stderr, stopped, err)
+		return 1
+	}
+	return 0
 }
