@@ -110,30 +110,22 @@ func (r *Redriver) Run(ctx context.Context) (RedriveCounts, error) {
 	if err != nil {
 		return n, err
 	}
+	keep := func(m kafka.Message) bool {
+		if !r.cfg.Until.IsZero() && !m.Time.Before(r.cfg.Until) {
+			return false // timestamps grow within a partition (LogAppendTime or producer time)
+		}
+		n.Read++
+		return true
+	}
 	for _, p := range parts {
-		var batch []kafka.Message
-		flush := func() error {
-			err := r.batch(ctx, batch, &n)
-			batch = batch[:0]
-			if r.Progress != nil {
-				r.Progress(n)
-			}
-			return err
-		}
-		err := r.scan.Range(ctx, r.cfg.DLQTopic, p, from[p], bounds[p].End, func(m kafka.Message) error {
-			if !r.cfg.Until.IsZero() && !m.Time.Before(r.cfg.Until) {
-				return topicscan.ErrStop // timestamps grow within a partition (LogAppendTime or producer time)
-			}
-			n.Read++
-			batch = append(batch, m)
-			if len(batch) >= r.cfg.BatchSize {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil && len(batch) > 0 {
-			err = flush()
-		}
+		err := r.scan.RangeBatches(ctx, r.cfg.DLQTopic, p, from[p], bounds[p].End, r.cfg.BatchSize, keep,
+			func(batch []kafka.Message) error {
+				err := r.batch(ctx, batch, &n)
+				if r.Progress != nil {
+					r.Progress(n)
+				}
+				return err
+			})
 		if err != nil {
 			return n, err
 		}

@@ -158,25 +158,13 @@ func (r *Renormalizer) Run(ctx context.Context) (RenormalizeCounts, error) {
 		}
 	}
 	for _, p := range parts {
-		var batch []kafka.Message
-		flush := func() error {
+		err := r.scan.RangeBatches(ctx, topic, p, from[p], to[p], r.cfg.BatchSize, nil, func(batch []kafka.Message) error {
 			err := r.batch(ctx, p, batch, &n)
-			batch = batch[:0]
 			if r.Progress != nil {
 				r.Progress(n)
 			}
 			return err
-		}
-		err := r.scan.Range(ctx, topic, p, from[p], to[p], func(m kafka.Message) error {
-			batch = append(batch, m)
-			if len(batch) >= r.cfg.BatchSize {
-				return flush()
-			}
-			return nil
 		})
-		if err == nil && len(batch) > 0 {
-			err = flush()
-		}
 		if err != nil {
 			return n, err
 		}

@@ -134,6 +134,31 @@ func (c *Client) OffsetsAt(ctx context.Context, topic string, parts []int, t tim
 // ErrStop ends Range early without an error.
 var ErrStop = errors.New("stop")
 
+// RangeBatches is Range in batches of at most size records: fn gets each full
+// batch and then the last, partial one (the slice is reused once fn returns).
+// keep, when not nil, sees each record first; the range ends, without an error,
+// at the first record it refuses.
+func (c *Client) RangeBatches(ctx context.Context, topic string, partition int, from, to int64, size int,
+	keep func(kafka.Message) bool, fn func([]kafka.Message) error) error {
+	var batch []kafka.Message
+	err := c.Range(ctx, topic, partition, from, to, func(m kafka.Message) error {
+		if keep != nil && !keep(m) {
+			return ErrStop
+		}
+		batch = append(batch, m)
+		if len(batch) < size {
+			return nil
+		}
+		err := fn(batch)
+		batch = batch[:0]
+		return err
+	})
+	if err == nil && len(batch) > 0 {
+		err = fn(batch)
+	}
+	return err
+}
+
 // Range calls fn for each record of topic/partition with from <= offset < to, in
 // offset order. fn returning ErrStop ends it with a nil error; any other error is
 // returned as is.
