@@ -227,6 +227,7 @@ func TestIntegrationConsumer_redisOutageDoesNotCommitOrLose(t *testing.T) {
 type ackLost struct {
 	next  consume.Producer
 	fails atomic.Int32
+	lost  atomic.Int64 // records in the writes reported as failed
 }
 
 func (a *ackLost) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
@@ -234,6 +235,7 @@ func (a *ackLost) WriteMessages(ctx context.Context, msgs ...kafka.Message) erro
 		return err
 	}
 	if a.fails.Add(-1) >= 0 {
+		a.lost.Add(int64(len(msgs)))
 		return errors.New("acknowledgement lost (injected)")
 	}
 	return nil
@@ -260,7 +262,11 @@ func TestIntegrationConsumer_writeThatLandedButFailedIsNotDuplicated(t *testing.
 	assert.Len(t, evs, n, "the retried batch produced nothing twice")
 	assert.Len(t, ids, n)
 	assert.GreaterOrEqual(t, testutil.ToFloat64(h.metrics.Retries.WithLabelValues("produce")), 1.0)
-	assert.GreaterOrEqual(t, testutil.ToFloat64(h.metrics.Recovered), float64(n))
+	// The records of every write reported as failed were found already
+	// written (recovered), not produced again. How the 50 records fall into
+	// batches depends on timing, so count what the failed writes held.
+	require.Positive(t, al.lost.Load())
+	assert.GreaterOrEqual(t, testutil.ToFloat64(h.metrics.Recovered), float64(al.lost.Load()))
 }
 
 // refusing fails every write.
