@@ -38,9 +38,9 @@ func newLagClient(cfg Config) *kafka.Client {
 }
 
 // groupLag reads the committed offsets first, then asks the partition leaders for
-// the end offset of every partition and the first offset only of the partitions
-// without a commit (kafka-go sends one ListOffsets request per partition and
-// offset kind, so each first offset skipped is one request less).
+// the end offset of every partition (one ListOffsets request per leader) and,
+// in a second request, the first offset of the partitions without a commit,
+// if any.
 func groupLag(ctx context.Context, c *kafka.Client, group string, topics []string) (map[string]int64, error) {
 	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
@@ -71,31 +71,33 @@ func groupLag(ctx context.Context, c *kafka.Client, group string, topics []strin
 			}
 		}
 	}
-	list := map[string][]kafka.OffsetRequest{}
+	ends, err := ListOffsets(ctx, c, fetch, kafka.LastOffset)
+	if err != nil {
+		return nil, err
+	}
+	uncommitted := map[string][]int{}
 	for topic, parts := range fetch {
 		for _, p := range parts {
-			list[topic] = append(list[topic], kafka.LastOffsetOf(p))
 			if _, ok := done[topic][p]; !ok {
-				list[topic] = append(list[topic], kafka.FirstOffsetOf(p))
+				uncommitted[topic] = append(uncommitted[topic], p)
 			}
 		}
 	}
-	ends, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: list})
-	if err != nil {
-		return nil, fmt.Errorf("listing offsets: %w", err)
+	var starts Offsets
+	if len(uncommitted) > 0 {
+		if starts, err = ListOffsets(ctx, c, uncommitted, kafka.FirstOffset); err != nil {
+			return nil, err
+		}
 	}
 	out := make(map[string]int64, len(topics))
-	for topic, parts := range ends.Topics {
+	for topic, parts := range ends {
 		var lag int64
-		for _, p := range parts {
-			if p.Error != nil {
-				return nil, fmt.Errorf("listing offsets of %s/%d: %w", topic, p.Partition, p.Error)
-			}
-			from, ok := done[topic][p.Partition]
+		for p, end := range parts {
+			from, ok := done[topic][p]
 			if !ok {
-				from = p.FirstOffset
+				from = starts[topic][p]
 			}
-			lag += max(p.LastOffset-from, 0)
+			lag += max(end-from, 0)
 		}
 		out[topic] = lag
 	}

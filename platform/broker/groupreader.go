@@ -140,7 +140,8 @@ type GroupReader struct {
 	cg     *kafka.ConsumerGroup
 
 	queue  chan *fetchedBatch
-	errs   chan error // join errors, for FetchMessage to report (latest only)
+	taken  chan struct{} // buffered 1: FetchMessage emptied the queue
+	errs   chan error    // join errors, for FetchMessage to report (latest only)
 	fetchL chan struct{}
 
 	mu       sync.Mutex
@@ -216,6 +217,7 @@ func NewGroupReader(cfg Config, group string, topics []string, log *zap.Logger, 
 		log:    log.With(zap.String("group", group)),
 		cg:     cg,
 		queue:  make(chan *fetchedBatch, opts.QueueBatches),
+		taken:  make(chan struct{}, 1),
 		errs:   make(chan error, 1),
 		fetchL: make(chan struct{}, 1),
 		tr:     newTransport(cfg),
@@ -250,6 +252,12 @@ func (r *GroupReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
 		}
 		select {
 		case b := <-r.queue:
+			if len(r.queue) == 0 {
+				select {
+				case r.taken <- struct{}{}:
+				default:
+				}
+			}
 			if m, ok := r.next(b); ok {
 				return m, nil
 			}

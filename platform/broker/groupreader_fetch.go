@@ -192,42 +192,28 @@ func groupByLeader(topics []kafka.Topic, want map[string]bool, pos *fetchPositio
 }
 
 // resolve turns start policies (kafka.FirstOffset, kafka.LastOffset) into
-// offsets with one ListOffsets request (split per leader by the client).
+// offsets, with one ListOffsets request per policy and leader broker.
 func (r *GroupReader) resolve(ctx context.Context, c *kafka.Client, todo map[assignedPartition]int64, pos *fetchPositions) error {
-	if len(todo) == 0 {
-		return nil
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	byPolicy := map[int64]map[string][]int{}
 	for k, policy := range todo {
-		req.Topics[k.topic] = append(req.Topics[k.topic], kafka.OffsetRequest{Partition: k.partition, Timestamp: policy})
-	}
-	res, err := c.ListOffsets(ctx, req)
-	if err != nil {
-		return fmt.Errorf("listing offsets: %w", err)
-	}
-	for topic, parts := range res.Topics {
-		for _, p := range parts {
-			k := assignedPartition{topic, p.Partition}
-			policy, ok := todo[k]
-			if !ok {
-				continue
-			}
-			if p.Error != nil {
-				return fmt.Errorf("listing offsets of %s/%d: %w", topic, p.Partition, p.Error)
-			}
-			off := p.FirstOffset
-			if policy == kafka.LastOffset {
-				off = p.LastOffset
-			}
-			if off < 0 {
-				return fmt.Errorf("listing offsets of %s/%d: no offset in answer", topic, p.Partition)
-			}
-			pos.set(k, off)
-			delete(todo, k)
+		if byPolicy[policy] == nil {
+			byPolicy[policy] = map[string][]int{}
 		}
+		byPolicy[policy][k.topic] = append(byPolicy[policy][k.topic], k.partition)
 	}
-	if len(todo) > 0 {
-		return fmt.Errorf("listing offsets: %d partitions missing from the answer", len(todo))
+	for policy, parts := range byPolicy {
+		offs, err := ListOffsets(ctx, c, parts, policy)
+		if err != nil {
+			return err
+		}
+		for topic, byPart := range offs {
+			for p, off := range byPart {
+				if off < 0 {
+					return fmt.Errorf("listing offsets of %s/%d: no offset in answer", topic, p)
+				}
+				pos.set(assignedPartition{topic, p}, off)
+			}
+		}
 	}
 	return nil
 }
@@ -301,7 +287,29 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 		if wait > 0 && !waitOrDone(ctx, wait) {
 			return ctx.Err()
 		}
+		if out.records > 0 && !r.waitTaken(ctx) {
+			return ctx.Err()
+		}
 	}
+}
+
+// waitTaken waits until FetchMessage has taken every queued batch (or ctx
+// ends; it reports whether the queue emptied). The next fetch is sent while
+// the caller works on the last batch it took, as franz-go fetches again once
+// the previous fetch was polled: under load each fetch then carries what
+// arrived while the caller was busy, instead of a stream of small fetches
+// that return as soon as one record lands (MinBytes 1), each costing the
+// broker a request. At low load the queue is empty at once, so it adds no
+// latency.
+func (r *GroupReader) waitTaken(ctx context.Context) bool {
+	for len(r.queue) > 0 {
+		select {
+		case <-r.taken:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // fetchRequest builds one fetch request for parts at their current fetchPositions.

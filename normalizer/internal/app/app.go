@@ -32,6 +32,7 @@ type App struct {
 	ops      *ops.Server
 	reader   *broker.GroupReader
 	writer   *kafka.Writer
+	canon    *broker.Producer
 	rdb      *redis.Client
 	scanner  *inflight.Scanner
 	consumer *consume.Consumer
@@ -92,6 +93,10 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	// NoLinger: each batch is one WriteMessages call from one goroutine, so waiting
 	// for more records could only delay it.
 	writer := broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1, NoLinger: true})
+	// The same for the canonical topic, through one request per broker.
+	canon := broker.NewProducer(cfg.Kafka, cfg.CanonicalTopic, broker.ProducerOptions{
+		Compression: kafka.Snappy, WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1})
+	closeWriters := func() { _ = canon.Close(); _ = writer.Close() }
 	metrics := consume.NewMetrics(srv.Registry())
 	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "normalizer_consumer_lag",
@@ -109,7 +114,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	}, consume.Deps{
 		Fetcher:  reader,
 		Redis:    rdb,
-		Producer: timedWriter{w: writer, timeout: cfg.WriteTimeout},
+		Producer: batchWriter{canonicalTopic: cfg.CanonicalTopic, canonical: canon, other: writer, timeout: cfg.WriteTimeout},
 		Dedup:    dedup.NewRedis(rdb, cfg.RedisPrefix, cfg.DedupTTL),
 		States:   state.NewRedis(rdb, cfg.RedisPrefix, cfg.StateTTL),
 		Claims:   inflight.NewClaims(rdb, cfg.RedisPrefix, owner, cfg.Lease, cfg.DedupTTL),
@@ -121,7 +126,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	})
 	if err != nil {
 		_ = reader.Close()
-		_ = writer.Close()
+		closeWriters()
 		_ = rdb.Close()
 		return nil, err
 	}
@@ -133,17 +138,17 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	srv.AddCheck("redis", func(ctx context.Context) (any, error) { return nil, rdb.Ping(ctx).Err() })
 	if err := mountLookup(srv, cfg, rdb, log); err != nil {
 		_ = reader.Close()
-		_ = writer.Close()
+		closeWriters()
 		_ = rdb.Close()
 		return nil, err
 	}
 	if err := srv.Listen(); err != nil {
 		_ = reader.Close()
-		_ = writer.Close()
+		closeWriters()
 		_ = rdb.Close()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.OpsAddr, err)
 	}
-	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, rdb: rdb, scanner: scanner, consumer: c, lag: lag}, nil
+	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, canon: canon, rdb: rdb, scanner: scanner, consumer: c, lag: lag}, nil
 }
 
 // OpsAddr is the bound address of the ops server.
@@ -176,6 +181,9 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.reader.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing reader: %w", err))
 	}
+	if err := a.canon.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing canonical producer: %w", err))
+	}
 	if err := a.writer.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing writer: %w", err))
 	}
@@ -189,16 +197,4 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("normalizer stopped")
 	return errors.Join(errs...)
-}
-
-// timedWriter bounds each write by the configured timeout.
-type timedWriter struct {
-	w       *kafka.Writer
-	timeout time.Duration
-}
-
-func (t timedWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
-	defer cancel()
-	return broker.HealingWriter{Writer: t.w}.WriteMessages(ctx, msgs...)
 }

@@ -145,37 +145,39 @@ func (s *Scanner) Run(ctx context.Context, interval time.Duration) {
 }
 
 // listOffsets asks the partition leaders for every partition's end offset and,
-// with first, its first retained offset too.
+// with first, its first retained offset too: one ListOffsets request per
+// leader and offset kind (broker.ListOffsets).
 func (s *Scanner) listOffsets(ctx context.Context, first bool) (map[int]kafka.PartitionOffsets, error) {
 	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of %s: %w", s.topic, err)
 	}
-	var reqs []kafka.OffsetRequest
+	var parts []int
 	for _, t := range md.Topics {
 		if t.Error != nil {
 			return nil, fmt.Errorf("reading metadata of %s: %w", s.topic, t.Error)
 		}
 		for _, p := range t.Partitions {
-			reqs = append(reqs, kafka.LastOffsetOf(p.ID))
-			if first {
-				reqs = append(reqs, kafka.FirstOffsetOf(p.ID))
-			}
+			parts = append(parts, p.ID)
 		}
 	}
-	if len(reqs) == 0 {
+	if len(parts) == 0 {
 		return nil, fmt.Errorf("reading metadata of %s: no partitions", s.topic)
 	}
-	resp, err := s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.topic: reqs}})
+	want := map[string][]int{s.topic: parts}
+	ends, err := broker.ListOffsets(ctx, s.client, want, kafka.LastOffset)
 	if err != nil {
 		return nil, fmt.Errorf("listing offsets of %s: %w", s.topic, err)
 	}
-	out := map[int]kafka.PartitionOffsets{}
-	for _, po := range resp.Topics[s.topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("listing offsets of %s/%d: %w", s.topic, po.Partition, po.Error)
+	var starts broker.Offsets
+	if first {
+		if starts, err = broker.ListOffsets(ctx, s.client, want, kafka.FirstOffset); err != nil {
+			return nil, fmt.Errorf("listing offsets of %s: %w", s.topic, err)
 		}
-		out[po.Partition] = po
+	}
+	out := make(map[int]kafka.PartitionOffsets, len(parts))
+	for _, p := range parts {
+		out[p] = kafka.PartitionOffsets{Partition: p, LastOffset: ends[s.topic][p], FirstOffset: starts[s.topic][p]}
 	}
 	return out, nil
 }
