@@ -34,6 +34,16 @@ type GroupReaderOptions struct {
 	// rather than wait for it, so a long MaxWait costs only how soon an idle
 	// reader notices a broker gone. Default 1 s (DefaultGroupMaxWait).
 	MaxWait time.Duration
+	// Linger is how long the reader waits, after a fetch that brought records,
+	// before it sends the next one. Under load each fetch then carries what
+	// arrived in that time instead of returning at the first record (MinBytes
+	// 1), and the broker's cost is per request; the caller's batches, and its
+	// produce requests, grow the same way. The wait is on the client, not a
+	// broker-held fetch (MinBytes > 1), so the broker keeps no delayed fetch to
+	// re-check on every append. After an empty answer there is no wait, so the
+	// first record after a quiet spell is not delayed; Linger bounds the latency
+	// it adds. Zero (the default) turns it off.
+	Linger time.Duration
 	// MaxBytes bounds one fetch response (all partitions). Default 10 MiB.
 	MaxBytes int
 	// PartitionMaxBytes bounds one partition's share of a fetch response (the
@@ -99,6 +109,11 @@ type GroupReaderStats struct {
 	// CommitsDropped counts partitions left out of a commit because this member
 	// no longer owned them (see CommitMessages).
 	CommitsDropped int64
+	// Sessions counts incremental fetch sessions the broker opened (one per
+	// fetch loop: per leader broker and generation); SessionResets those it no
+	// longer knew (evicted, restarted) or whose epoch it refused, each of which
+	// cost one full fetch.
+	Sessions, SessionResets int64
 	// Partitions is the number of partitions assigned in the current
 	// generation (0 between generations).
 	Partitions int64
@@ -107,7 +122,7 @@ type GroupReaderStats struct {
 type readerCounters struct {
 	fetches, fetchErrors, emptyFetches, records     atomic.Int64
 	generations, regroups, offsetResets, commitDrop atomic.Int64
-	partitions                                      atomic.Int64
+	partitions, sessions, sessionResets             atomic.Int64
 }
 
 // GroupReader consumes topics as a member of a consumer group, like a
@@ -370,6 +385,7 @@ func (r *GroupReader) Stats() GroupReaderStats {
 		Fetches: s.fetches.Load(), FetchErrors: s.fetchErrors.Load(), EmptyFetches: s.emptyFetches.Load(),
 		Records: s.records.Load(), Generations: s.generations.Load(), Regroups: s.regroups.Load(),
 		OffsetResets: s.offsetResets.Load(), CommitsDropped: s.commitDrop.Load(), Partitions: s.partitions.Load(),
+		Sessions: s.sessions.Load(), SessionResets: s.sessionResets.Load(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -225,8 +226,9 @@ func (r *GroupReader) resolve(ctx context.Context, c *kafka.Client, todo map[ass
 func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []assignedPartition, pos *fetchPositions, epoch uint64) error {
 	bo := newBackOff(50*time.Millisecond, max(r.opts.MaxWait, time.Second))
 	failures, partErrs := 0, 0
+	sess := &fetchSession{}
 	for {
-		req := r.fetchRequest(parts, pos)
+		req := sess.request(r.fetchRequest(parts, pos))
 		started := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, r.opts.MaxWait+fetchSlack)
 		res, err := c.Transport.RoundTrip(rctx, c.Addr, req)
@@ -236,11 +238,22 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 			return ctx.Err()
 		}
 		if err == nil {
-			if code := res.(*fetch.Response).ErrorCode; code != 0 {
-				err = kafka.Error(code)
+			switch code := kafka.Error(res.(*fetch.Response).ErrorCode); code {
+			case 0:
+				if sess.answered(req, res.(*fetch.Response)) {
+					r.stats.sessions.Add(1)
+				}
+			case kafka.FetchSessionIDNotFound, kafka.InvalidFetchSessionEpoch:
+				// Evicted or out of step: start a new session with a full fetch.
+				r.stats.sessionResets.Add(1)
+				sess.reset()
+				continue
+			default:
+				err = code
 			}
 		}
 		if err != nil {
+			sess.reset() // the broker may or may not have moved the epoch on
 			r.stats.fetchErrors.Add(1)
 			var routing *fetch.Error // the pool's metadata has no leader for a partition, or several
 			if errors.As(err, &routing) {
@@ -290,6 +303,9 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 		if out.records > 0 && !r.waitTaken(ctx) {
 			return ctx.Err()
 		}
+		if out.records > 0 && r.opts.Linger > 0 && !waitOrDone(ctx, r.opts.Linger) {
+			return ctx.Err()
+		}
 	}
 }
 
@@ -319,7 +335,8 @@ func (r *GroupReader) fetchRequest(parts []assignedPartition, pos *fetchPosition
 		MaxWaitTime: int32(r.opts.MaxWait / time.Millisecond),
 		MinBytes:    1,
 		MaxBytes:    int32(r.opts.MaxBytes),
-		// Session id 0 with epoch -1: a full fetch outside any fetch session.
+		// Session id 0 with epoch -1: a full fetch outside any fetch session
+		// (fetchSession.request sets the session fields).
 		SessionID:    0,
 		SessionEpoch: -1,
 	}
@@ -338,6 +355,81 @@ func (r *GroupReader) fetchRequest(parts []assignedPartition, pos *fetchPosition
 	}
 	return req
 }
+
+// fetchSession is a fetch loop's incremental fetch session (KIP-227), as
+// franz-go and the Java consumer keep one per broker: the broker remembers the
+// partitions and their fetch offsets, so a request lists only the partitions
+// whose offset moved since the last one, and an answer only the partitions
+// with new records (or an error). A full request and answer name every
+// partition, and at a few records per fetch those empty entries are most of
+// the bytes the broker reads and writes.
+//
+// A session the broker no longer knows (evicted from its cache, broker
+// restarted) or a refused epoch is answered with a top-level error; the loop
+// then resets and sends a full request that opens a new one. A loop's session
+// is not closed when the loop ends (a generation ends, Close): the broker
+// evicts unused sessions when its cache (max.incremental.fetch.session.cache.slots,
+// 1000 by default) needs the room.
+type fetchSession struct {
+	id    int32                       // 0: none yet; the next request is full and opens one
+	epoch int32                       // epoch of the next request
+	sent  map[assignedPartition]int64 // fetch offsets the broker holds for the session
+}
+
+// request turns full, a request naming every partition at its position, into
+// this session's next request: full and opening a session when there is none,
+// else incremental, naming only the partitions whose position moved.
+func (s *fetchSession) request(full *fetch.Request) *fetch.Request {
+	if s.id == 0 {
+		full.SessionID, full.SessionEpoch = 0, 0 // full, and open a session
+		return full
+	}
+	full.SessionID, full.SessionEpoch = s.id, s.epoch
+	topics := full.Topics[:0]
+	for _, t := range full.Topics {
+		parts := t.Partitions[:0]
+		for _, p := range t.Partitions {
+			if off, ok := s.sent[assignedPartition{t.Topic, int(p.Partition)}]; !ok || off != p.FetchOffset {
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) > 0 {
+			t.Partitions = parts
+			topics = append(topics, t)
+		}
+	}
+	full.Topics = topics
+	return full
+}
+
+// answered records a successful answer to req: the session it opened (or none,
+// when the broker keeps no session for us: every request stays full), the next
+// epoch, and the fetch offsets the broker now holds.
+// It reports whether the answer opened a session.
+func (s *fetchSession) answered(req *fetch.Request, res *fetch.Response) (opened bool) {
+	switch {
+	case req.SessionID == 0 && res.SessionID == 0:
+		return false // no session granted
+	case req.SessionID == 0:
+		s.id, s.epoch, s.sent = res.SessionID, 1, map[assignedPartition]int64{}
+		opened = true
+	default:
+		if s.epoch == math.MaxInt32 {
+			s.epoch = 1 // the broker wraps the same way
+		} else {
+			s.epoch++
+		}
+	}
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			s.sent[assignedPartition{t.Topic, int(p.Partition)}] = p.FetchOffset
+		}
+	}
+	return opened
+}
+
+// reset forgets the session: the next request is full and opens a new one.
+func (s *fetchSession) reset() { *s = fetchSession{} }
 
 // fetchOutcome is what handle made of one fetch response.
 type fetchOutcome struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"testing"
 	"time"
 
@@ -162,6 +163,61 @@ func TestFetchRequest_OneRequestForAllPartitions(t *testing.T) {
 	assert.EqualValues(t, 1<<20, req.Topics[0].Partitions[1].PartitionMaxBytes)
 	assert.Equal(t, "b", req.Topics[1].Topic)
 	assert.EqualValues(t, 42, req.Topics[1].Partitions[0].FetchOffset)
+}
+
+// TestFetchSession: with no session the request is full and asks for one
+// (epoch 0); once granted, requests carry the session id and the next epoch
+// and name only the partitions whose position moved; a broker that grants
+// none keeps every request full; reset starts over.
+func TestFetchSession(t *testing.T) {
+	r := &GroupReader{opts: GroupReaderOptions{}}
+	r.opts.setDefaults()
+	parts := []assignedPartition{{"a", 0}, {"a", 1}, {"b", 0}}
+	pos := &fetchPositions{next: map[assignedPartition]int64{{"a", 0}: 10, {"a", 1}: 20, {"b", 0}: 30}}
+	named := func(req *fetch.Request) map[assignedPartition]int64 {
+		out := map[assignedPartition]int64{}
+		for _, tp := range req.Topics {
+			for _, p := range tp.Partitions {
+				out[assignedPartition{tp.Topic, int(p.Partition)}] = p.FetchOffset
+			}
+		}
+		return out
+	}
+	s := &fetchSession{}
+
+	req := s.request(r.fetchRequest(parts, pos))
+	assert.EqualValues(t, 0, req.SessionID)
+	assert.EqualValues(t, 0, req.SessionEpoch, "epoch 0 asks the broker to open a session")
+	assert.Len(t, named(req), 3, "the first request is full")
+	assert.True(t, s.answered(req, &fetch.Response{SessionID: 77}))
+
+	req = s.request(r.fetchRequest(parts, pos))
+	assert.EqualValues(t, 77, req.SessionID)
+	assert.EqualValues(t, 1, req.SessionEpoch)
+	assert.Empty(t, named(req), "nothing moved: an incremental request names no partition")
+	assert.False(t, s.answered(req, &fetch.Response{SessionID: 77}))
+
+	pos.set(assignedPartition{"a", 1}, 25) // records came back for a/1
+	req = s.request(r.fetchRequest(parts, pos))
+	assert.EqualValues(t, 2, req.SessionEpoch)
+	assert.Equal(t, map[assignedPartition]int64{{"a", 1}: 25}, named(req))
+	s.answered(req, &fetch.Response{SessionID: 77})
+	req = s.request(r.fetchRequest(parts, pos))
+	assert.Empty(t, named(req), "the broker holds a/1 at 25 now")
+	assert.EqualValues(t, 3, req.SessionEpoch)
+
+	s.epoch = math.MaxInt32
+	s.answered(req, &fetch.Response{SessionID: 77})
+	assert.EqualValues(t, 1, s.epoch, "the epoch wraps to 1, as the broker's does")
+
+	s.reset()
+	req = s.request(r.fetchRequest(parts, pos))
+	assert.EqualValues(t, 0, req.SessionID)
+	assert.Len(t, named(req), 3, "after a reset the request is full again")
+	assert.False(t, s.answered(req, &fetch.Response{SessionID: 0}), "no session granted")
+	req = s.request(r.fetchRequest(parts, pos))
+	assert.Len(t, named(req), 3, "without a session every request stays full")
+	assert.EqualValues(t, 0, req.SessionEpoch)
 }
 
 // TestNewBackOff: the delay doubles from lo to hi, each wait within ±50 % of

@@ -145,6 +145,8 @@ func TestIntegrationGroupReader_ConsumesEveryRecordOnceInOrder(t *testing.T) {
 	assert.EqualValues(t, 6, st.Partitions)
 	assert.EqualValues(t, 2*half, st.Records)
 	assert.Less(t, st.Fetches*10, st.Records, "a loaded reader sends far fewer fetch requests than records")
+	assert.EqualValues(t, 1, st.Sessions, "one incremental fetch session for the generation's one fetch loop")
+	assert.Zero(t, st.SessionResets, "the broker kept the session and accepted every epoch")
 }
 
 func TestIntegrationGroupReader_ResumesAfterCommittedOffsets(t *testing.T) {

@@ -45,6 +45,8 @@ type Config struct {
 	// FetchMaxWait and RetryFetchMaxWait: see deliver.Config.FetchMaxWait.
 	FetchMaxWait      time.Duration `env:"DISPATCHER_FETCH_MAX_WAIT" envDefault:"1s"`
 	RetryFetchMaxWait time.Duration `env:"DISPATCHER_RETRY_FETCH_MAX_WAIT" envDefault:"5s"`
+	// FetchLinger: see deliver.Config.FetchLinger.
+	FetchLinger time.Duration `env:"DISPATCHER_FETCH_LINGER" envDefault:"2ms"`
 	// ShutdownTimeout bounds the drain after SIGTERM: in-flight deliveries finish
 	// or are handed off, offsets are committed, writers close.
 	ShutdownTimeout time.Duration `env:"DISPATCHER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
@@ -59,7 +61,7 @@ type Config struct {
 func (c *Config) delivery() deliver.Config {
 	return deliver.Config{Kafka: c.Kafka, Topic: c.Topic, Group: c.Group, MaxInFlight: c.MaxInFlight,
 		CommitInterval: c.CommitInterval, ShutdownTimeout: c.ShutdownTimeout,
-		FetchMaxWait: c.FetchMaxWait, TierFetchMaxWait: c.RetryFetchMaxWait}
+		FetchMaxWait: c.FetchMaxWait, TierFetchMaxWait: c.RetryFetchMaxWait, FetchLinger: c.FetchLinger}
 }
 
 // Validate checks values the environment parser cannot.
@@ -73,6 +75,7 @@ func (c *Config) Validate() error {
 		config.Check(c.DLQTopic != "", "DISPATCHER_DLQ_TOPIC", "a topic name"),
 		config.Check(c.MaxInFlight > 0, "DISPATCHER_MAX_INFLIGHT", "a positive number"),
 		config.Check(c.CommitInterval > 0, "DISPATCHER_COMMIT_INTERVAL", "a positive duration"),
+		config.Check(c.FetchLinger >= 0 && c.FetchLinger <= time.Second, "DISPATCHER_FETCH_LINGER", "0..1s"),
 		config.Check(c.FetchMaxWait >= 10*time.Millisecond && c.FetchMaxWait <= 30*time.Second, "DISPATCHER_FETCH_MAX_WAIT", "10ms..30s"),
 		config.Check(c.RetryFetchMaxWait >= 10*time.Millisecond && c.RetryFetchMaxWait <= 30*time.Second, "DISPATCHER_RETRY_FETCH_MAX_WAIT", "10ms..30s"),
 		config.Check(c.ShutdownTimeout > 0, "DISPATCHER_SHUTDOWN_TIMEOUT", "a positive duration"),

@@ -31,6 +31,10 @@ type Config struct {
 	// the idle request rate (one fetch per reader per broker per wait). Zero
 	// values take DefaultFetchMaxWait and DefaultTierFetchMaxWait.
 	FetchMaxWait, TierFetchMaxWait time.Duration
+	// FetchLinger is the canonical reader's broker.GroupReaderOptions.Linger:
+	// after a fetch that brought records, the reader waits this long before the
+	// next one. Zero turns it off. Retry tiers do not linger.
+	FetchLinger time.Duration
 	// ShutdownTimeout bounds the drain after ctx ends: in-flight deliveries
 	// finish or are handed off; then attempts are aborted.
 	ShutdownTimeout time.Duration
@@ -50,7 +54,7 @@ func (c Config) readerOptions(tier bool) broker.GroupReaderOptions {
 	if tier {
 		return broker.GroupReaderOptions{MaxWait: cmp.Or(c.TierFetchMaxWait, DefaultTierFetchMaxWait)}
 	}
-	return broker.GroupReaderOptions{MaxWait: cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait)}
+	return broker.GroupReaderOptions{MaxWait: cmp.Or(c.FetchMaxWait, DefaultFetchMaxWait), Linger: c.FetchLinger}
 }
 
 // Validate reports every value that cannot work, joined.

@@ -45,7 +45,10 @@ func NewTracker() *Tracker {
 // deliveries. release runs once, when all n are done; with n == 0 the record is
 // done at once.
 func (t *Tracker) Add(msg kafka.Message, n int, release func()) *Record {
-	r := &Record{msg: msg, release: release, t: t}
+	// Only what a commit needs: a done record waits here until the next commit
+	// (CommitInterval), and its key, value and headers are the bulk of a
+	// record's memory.
+	r := &Record{msg: kafka.Message{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}, release: release, t: t}
 	r.left.Store(int32(n))
 	t.pending.Add(1)
 	t.mu.Lock()

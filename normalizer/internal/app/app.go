@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	// One fetch request per broker for all the raw partitions this member owns
 	// (kafka.Reader sends one per partition).
 	reader, err := broker.NewGroupReader(cfg.Kafka, cfg.Group, []string{cfg.RawTopic}, log,
-		broker.GroupReaderOptions{MaxWait: cfg.FetchMaxWait})
+		broker.GroupReaderOptions{MaxWait: cfg.FetchMaxWait, Linger: cfg.FetchLinger})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err

@@ -50,6 +50,11 @@ type Config struct {
 	// finds nothing: an idle normalizer costs one fetch per FetchMaxWait per
 	// broker; records are answered as soon as they arrive.
 	FetchMaxWait time.Duration `env:"NORMALIZER_FETCH_MAX_WAIT" envDefault:"1s"`
+	// FetchLinger: after a fetch that brought records, the reader waits this
+	// long before the next one (broker.GroupReaderOptions.Linger): fewer,
+	// fuller fetches and batches under load; no wait after a quiet spell.
+	// 0 turns it off.
+	FetchLinger time.Duration `env:"NORMALIZER_FETCH_LINGER" envDefault:"2ms"`
 
 	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default, on the
 	// normalizer's own port of the services' scheme (gateway 9091, normalizer
@@ -83,6 +88,7 @@ func (c *Config) Validate() error {
 		config.Check(c.OffsetsRefresh > 0 && c.OffsetsRefresh < c.Lease, "NORMALIZER_OFFSETS_REFRESH", "> 0 and < the lease"),
 		config.Check(c.ShutdownTimeout > 0, "NORMALIZER_SHUTDOWN_TIMEOUT", "> 0"),
 		config.Check(c.CommitInterval >= 0, "NORMALIZER_COMMIT_INTERVAL", ">= 0"),
+		config.Check(c.FetchLinger >= 0 && c.FetchLinger <= time.Second, "NORMALIZER_FETCH_LINGER", "0..1s"),
 		config.Check(c.FetchMaxWait >= 10*time.Millisecond && c.FetchMaxWait <= 30*time.Second, "NORMALIZER_FETCH_MAX_WAIT", "10ms..30s"),
 		c.Repair.validate(),
 	)
