@@ -3,7 +3,11 @@
 // creates topics, and adapts kafka-go's logging to zap. Producer (producer*.go)
 // is the group-commit producer for many concurrent single-record writers (the
 // gateway's raw topic); RecordRejected tells its permanent per-record errors
-// apart. Every producer here heals after a broker restart through one helper,
+// apart; the normalizer writes its canonical records through it too.
+// GroupReader (groupreader*.go) is the consumer-group reader of every service:
+// one fetch request per broker for all its partitions, in an incremental fetch
+// session. ListOffsets (offsets.go) reads offsets with one request per leader.
+// Every producer here heals after a broker restart through one helper,
 // ResetTransport (heal.go).
 package broker
 

@@ -70,8 +70,10 @@ type ProducerOptions struct {
 // a broker restart costs one attempt, not one per pooled connection.
 //
 // The gateway uses it for the raw topic, where the ack latency of single
-// concurrent writes matters; services that hand over whole batches from one
-// goroutine use NewWriter.
+// concurrent writes matters, and the normalizer for the canonical topic, where
+// a batch spread over every partition is one request instead of kafka.Writer's
+// one per partition; writers of rare records to several topics (dead letters,
+// retry tiers) use NewWriter.
 type Producer struct {
 	client *kafka.Client
 	topic  string

@@ -38,6 +38,8 @@ import javax.management.remote.JMXServiceURL;
 
 public class BrokerRequests {
     static final String REQUESTS = "kafka.network:type=RequestMetrics,name=RequestsPerSec,*";
+    static final String TOPIC_BYTES_OUT = "kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec,topic=*";
+    static final String LOCAL_TIME = "kafka.network:type=RequestMetrics,name=LocalTimeMs,*";
     static final String BYTES_IN = "kafka.server:type=BrokerTopicMetrics,name=BytesInPerSec";
     static final String BYTES_OUT = "kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec";
 
@@ -128,6 +130,35 @@ public class BrokerRequests {
             if (key == null) continue;
             Long v = count(mbs, n);
             if (v != null) m.merge(key, v, Long::sum);
+        }
+        // Time in the request handler threads per API key (LocalTimeMs: Count x Mean, in
+        // microseconds), written as LocalUs:<key>: where the broker's CPU goes by request type.
+        try {
+            for (ObjectName n : mbs.queryNames(new ObjectName(LOCAL_TIME), null)) {
+                String key = n.getKeyProperty("request");
+                if (key == null) continue;
+                try {
+                    Object c = mbs.getAttribute(n, "Count"), mean = mbs.getAttribute(n, "Mean");
+                    if (c instanceof Number cn && mean instanceof Number mn) {
+                        m.merge("LocalUs:" + key, Math.round(cn.doubleValue() * mn.doubleValue() * 1000), Long::sum);
+                    }
+                } catch (javax.management.JMException e) {
+                    // unregistered between query and read
+                }
+            }
+        } catch (javax.management.MalformedObjectNameException e) {
+            throw new IllegalStateException(e);
+        }
+        // Bytes out per topic (BytesOut:<topic>): which reader's fetches the bytes go to.
+        try {
+            for (ObjectName n : mbs.queryNames(new ObjectName(TOPIC_BYTES_OUT), null)) {
+                String topic = n.getKeyProperty("topic");
+                if (topic == null) continue;
+                Long v = count(mbs, n);
+                if (v != null) m.put("BytesOut:" + topic, v);
+            }
+        } catch (javax.management.MalformedObjectNameException e) {
+            throw new IllegalStateException(e);
         }
         for (String[] b : new String[][] {{"BytesIn", BYTES_IN}, {"BytesOut", BYTES_OUT}}) {
             try {

@@ -56,6 +56,7 @@ BEGIN {
     split(line, f, ",")
     if (f[1] != last) { n++; T[n] = f[1] + 0; last = f[1] }
     C[f[2], n] = f[3]; M[f[2]] = 1
+    if (f[2] ~ /^(LocalUs|BytesOut):/) named[f[2]] = 1   # handler time and bytes per topic: own tables
   }
   if (n < 2) { print "table.sh: fewer than 2 samples in " csv > "/dev/stderr"; exit 1 }
 }
@@ -111,5 +112,22 @@ END {
     for (m in M) if (!(m in named) && delta(m, idle) > 0) printf " %s %.2f", m, delta(m, idle) / (E[idle] - S[idle])
     printf "\n"
   }
+  handler = 0
+  for (m in M) if (m ~ /^LocalUs:/) handler = 1
+  if (handler) {   # samplers since the LocalTimeMs column was added
+    printf "\nbroker request-handler time per accepted webhook, us (JMX LocalTimeMs Count x Mean, gross):\n"
+    printf "%-12s %-8s %9s %9s %9s %9s\n", "pipeline", "step", "Produce", "Fetch", "others", "total"
+    for (w = 1; w <= nw; w++) if (K[w] == "step" && OK[w] > 0) {
+      pr = delta("LocalUs:Produce", w) / OK[w]; fe = delta("LocalUs:Fetch", w) / OK[w]; ot = 0
+      for (m in M) if (m ~ /^LocalUs:/ && m != "LocalUs:Produce" && m != "LocalUs:Fetch" && m != "LocalUs:FetchConsumer" && m != "LocalUs:FetchFollower") ot += delta(m, w) / OK[w]
+      printf "%-12s %-8s %9.1f %9.1f %9.1f %9.1f\n", P[w], ST[w], pr, fe, ot, pr + fe + ot
+    }
+  }
+  printf "\nbytes out per accepted webhook, by topic (JMX BytesOutPerSec, gross):"
+  for (w = 1; w <= nw; w++) if (K[w] == "step" && OK[w] > 0) {
+    printf "\n  [%s %s]", P[w], ST[w]
+    for (m in M) if (m ~ /^BytesOut:/ && delta(m, w) / OK[w] >= 1) printf " %s %.0f", substr(m, 10), delta(m, w) / OK[w]
+  }
+  printf "\n"
   if (warn != "") printf "WARNING: extrapolated at the edges:\n%s", warn
 }'

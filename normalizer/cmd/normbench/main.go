@@ -24,6 +24,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/normalizer/internal/app"
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
@@ -242,12 +243,13 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 			rdb.Del(context.Background(), iter.Val())
 		}
 	}()
-	r, err := broker.NewGroupReader(cfg, run+".normalizer", []string{raw}, nil, broker.GroupReaderOptions{})
+	// As in production (NORMALIZER_FETCH_LINGER's default).
+	r, err := broker.NewGroupReader(cfg, run+".normalizer", []string{raw}, nil, broker.GroupReaderOptions{Linger: 2 * time.Millisecond})
 	if err != nil {
 		return 0, err
 	}
 	defer r.Close()
-	w := broker.NewWriter(cfg, "", nil, broker.WriterOptions{MaxAttempts: 1})
+	w := app.NewEventWriter(cfg, canon, 10*time.Second, nil) // the normalizer's own writer
 	defer w.Close()
 	scanner := inflight.NewScanner(cfg.Brokers, canon, schemas.HeaderEventID, nil)
 	if err := scanner.RefreshUntil(ctx); err != nil {

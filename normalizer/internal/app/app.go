@@ -31,8 +31,7 @@ type App struct {
 	log      *zap.Logger
 	ops      *ops.Server
 	reader   *broker.GroupReader
-	writer   *kafka.Writer
-	canon    *broker.Producer
+	writer   *EventWriter
 	rdb      *redis.Client
 	scanner  *inflight.Scanner
 	consumer *consume.Consumer
@@ -87,16 +86,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 		return nil, err
 	}
 	srv := ops.New(cfg.OpsAddr, log)
-	// MaxAttempts 1: a kafka-go internal retry of a write whose first try landed
-	// would duplicate events; the consumer retries the whole batch instead, after
-	// recovering what landed (package inflight).
-	// NoLinger: each batch is one WriteMessages call from one goroutine, so waiting
-	// for more records could only delay it.
-	writer := broker.NewWriter(cfg.Kafka, "", log, broker.WriterOptions{WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1, NoLinger: true})
-	// The same for the canonical topic, through one request per broker.
-	canon := broker.NewProducer(cfg.Kafka, cfg.CanonicalTopic, broker.ProducerOptions{
-		Compression: kafka.Snappy, WriteTimeout: cfg.WriteTimeout, MaxAttempts: 1})
-	closeWriters := func() { _ = canon.Close(); _ = writer.Close() }
+	writer := NewEventWriter(cfg.Kafka, cfg.CanonicalTopic, cfg.WriteTimeout, log)
 	metrics := consume.NewMetrics(srv.Registry())
 	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "normalizer_consumer_lag",
@@ -114,7 +104,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	}, consume.Deps{
 		Fetcher:  reader,
 		Redis:    rdb,
-		Producer: batchWriter{canonicalTopic: cfg.CanonicalTopic, canonical: canon, other: writer, timeout: cfg.WriteTimeout},
+		Producer: writer,
 		Dedup:    dedup.NewRedis(rdb, cfg.RedisPrefix, cfg.DedupTTL),
 		States:   state.NewRedis(rdb, cfg.RedisPrefix, cfg.StateTTL),
 		Claims:   inflight.NewClaims(rdb, cfg.RedisPrefix, owner, cfg.Lease, cfg.DedupTTL),
@@ -126,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	})
 	if err != nil {
 		_ = reader.Close()
-		closeWriters()
+		_ = writer.Close()
 		_ = rdb.Close()
 		return nil, err
 	}
@@ -138,17 +128,17 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*App, error) {
 	srv.AddCheck("redis", func(ctx context.Context) (any, error) { return nil, rdb.Ping(ctx).Err() })
 	if err := mountLookup(srv, cfg, rdb, log); err != nil {
 		_ = reader.Close()
-		closeWriters()
+		_ = writer.Close()
 		_ = rdb.Close()
 		return nil, err
 	}
 	if err := srv.Listen(); err != nil {
 		_ = reader.Close()
-		closeWriters()
+		_ = writer.Close()
 		_ = rdb.Close()
 		return nil, fmt.Errorf("listening on %s: %w", cfg.OpsAddr, err)
 	}
-	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, canon: canon, rdb: rdb, scanner: scanner, consumer: c, lag: lag}, nil
+	return &App{cfg: cfg, log: log, ops: srv, reader: reader, writer: writer, rdb: rdb, scanner: scanner, consumer: c, lag: lag}, nil
 }
 
 // OpsAddr is the bound address of the ops server.
@@ -180,9 +170,6 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if err := a.reader.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing reader: %w", err))
-	}
-	if err := a.canon.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("closing canonical producer: %w", err))
 	}
 	if err := a.writer.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing writer: %w", err))
