@@ -240,6 +240,7 @@ func bareReader() *GroupReader {
 	return &GroupReader{
 		log:    zap.NewNop(),
 		queue:  make(chan *fetchedBatch, 4),
+		taken:  make(chan struct{}, 1),
 		errs:   make(chan error, 1),
 		fetchL: make(chan struct{}, 1),
 		closed: make(chan struct{}),
@@ -287,4 +288,43 @@ func TestFetchMessage_ErrorsAndClose(t *testing.T) {
 	_, err = r.FetchMessage(t.Context())
 	assert.ErrorIs(t, err, io.EOF)
 	assert.ErrorIs(t, r.CommitMessages(t.Context(), kafka.Message{}), io.ErrClosedPipe)
+}
+
+// TestWaitTaken: a fetch loop that queued batches waits until FetchMessage has
+// taken the last of them (not until their records are all handed out), and
+// stops waiting when its context ends.
+func TestWaitTaken(t *testing.T) {
+	r := bareReader()
+	gen := &kafka.Generation{Assignments: map[string][]kafka.PartitionAssignment{"t": {{ID: 0}}}}
+	epoch := r.begin(gen)
+	r.queue <- &fetchedBatch{epoch: epoch, msgs: []kafka.Message{{Offset: 1}, {Offset: 2}}}
+	r.queue <- &fetchedBatch{epoch: epoch, msgs: []kafka.Message{{Offset: 3}}}
+
+	done := make(chan bool, 1)
+	go func() { done <- r.waitTaken(t.Context()) }()
+	ctx := t.Context()
+	for _, want := range []int64{1, 2} {
+		m, err := r.FetchMessage(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, want, m.Offset)
+		select {
+		case <-done:
+			t.Fatalf("waitTaken returned with a batch still queued (after offset %d)", want)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	m, err := r.FetchMessage(ctx) // takes the last queued batch
+	require.NoError(t, err)
+	require.EqualValues(t, 3, m.Offset)
+	select {
+	case ok := <-done:
+		assert.True(t, ok)
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitTaken still waiting with the queue empty")
+	}
+
+	r.queue <- &fetchedBatch{epoch: epoch, msgs: []kafka.Message{{Offset: 4}}}
+	cctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	assert.False(t, r.waitTaken(cctx), "an ended context stops the wait")
 }

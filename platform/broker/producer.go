@@ -34,6 +34,15 @@ type ProducerOptions struct {
 	// retriable error (leader moved, not enough replicas) or the connection
 	// broke. Default 3.
 	MaxAttempts int
+	// Linger applies when the producer is busy: after a round that carried
+	// more than one call (records arrived while a request was in flight), the
+	// next round starts no sooner than Linger after it started and carries
+	// everything that arrived meanwhile, so requests per record fall as the
+	// rate rises, at a cost of at most Linger of latency. A round that carried
+	// one call is followed at once, so at low load it adds nothing. Zero (the
+	// default): rounds follow each other as soon as the previous one is
+	// answered.
+	Linger time.Duration
 	// Observe, if set, is called after each produce request with its record
 	// count, duration and result (metrics).
 	Observe func(records int, took time.Duration, err error)
@@ -51,7 +60,10 @@ type ProducerOptions struct {
 //   - records that arrive while a request is in flight go together, for all
 //     partitions, into the next request, so under load batches grow to what
 //     arrived during one round trip while the request rate (the broker's and
-//     our per-request CPU) stays bounded.
+//     our per-request CPU) stays bounded;
+//   - with ProducerOptions.Linger, once rounds carry more than one call, they
+//     start at least that far apart, which bounds the request rate under load
+//     to one per Linger (per broker) without delaying records at low load.
 //
 // This is group commit, as the spool does for fsync. Keys are partitioned with
 // kafka-go's Murmur2Balancer, as the Java client does. Sending works in rounds:

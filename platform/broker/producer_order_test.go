@@ -83,3 +83,91 @@ func TestProducer_FailedRecordIsNotOvertakenByLaterOnes(t *testing.T) {
 	defer ft.mu.Unlock()
 	require.Empty(t, ft.acked, "records acked after an earlier record of their partition failed")
 }
+
+// requestLog is a one-broker, one-partition fake that acks every produce
+// request and records the values each one carried and when it arrived. While
+// hold is set, the first produce request waits for it to be closed.
+type requestLog struct {
+	topic   string
+	hold    chan struct{}
+	arrived chan struct{} // closed when the first produce request arrived
+	mu      sync.Mutex
+	reqs    [][]string
+	at      []time.Time
+}
+
+func (f *requestLog) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
+	switch r := req.(type) {
+	case *metadataAPI.Request:
+		return fakeMetadata(f.topic), nil
+	case *produceAPI.Request:
+		res := &produceAPI.Response{}
+		var values []string
+		for _, t := range r.Topics {
+			rt := produceAPI.ResponseTopic{Topic: t.Topic}
+			for _, p := range t.Partitions {
+				v, err := recordValues(p.RecordSet)
+				if err != nil {
+					return nil, err
+				}
+				values = append(values, v...)
+				rt.Partitions = append(rt.Partitions, produceAPI.ResponsePartition{Partition: p.Partition})
+			}
+			res.Topics = append(res.Topics, rt)
+		}
+		f.mu.Lock()
+		f.reqs = append(f.reqs, values)
+		f.at = append(f.at, time.Now())
+		first := len(f.reqs) == 1
+		f.mu.Unlock()
+		if first && f.hold != nil {
+			close(f.arrived)
+			<-f.hold
+		}
+		return res, nil
+	}
+	return nil, errors.New("unexpected request")
+}
+
+// With Linger, a busy producer (a round carried more than one call, because
+// records arrived while a request was in flight) starts its next round no
+// sooner than Linger after that round started; after a round of one call the
+// next goes at once, so at low load nothing waits.
+func TestProducer_LingerOnlyWhenBusy(t *testing.T) {
+	const linger = 300 * time.Millisecond
+	fl := &requestLog{topic: "t", hold: make(chan struct{}), arrived: make(chan struct{})}
+	p := broker.NewProducer(broker.Config{Brokers: []string{"fake:9092"}}, "t",
+		broker.ProducerOptions{Transport: fl, Linger: linger})
+	t.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	write := func(v string) error { return p.WriteMessages(ctx, kafka.Message{Value: []byte(v)}) }
+
+	var wg sync.WaitGroup
+	wg.Go(func() { require.NoError(t, write("a")) })
+	<-fl.arrived // a's request is in flight and held
+	for _, v := range []string{"b", "c"} {
+		wg.Go(func() { require.NoError(t, write(v)) })
+	}
+	time.Sleep(100 * time.Millisecond) // b and c queue behind the held request
+	close(fl.hold)
+	wg.Wait()
+	require.NoError(t, write("d")) // after a round of two calls: waits for the linger
+	time.Sleep(2 * linger)
+	start := time.Now()
+	require.NoError(t, write("e")) // after a round of one call and a quiet spell: at once
+	eTook := time.Since(start)
+	start = time.Now()
+	require.NoError(t, write("f")) // right after a round of one call: at once
+	fTook := time.Since(start)
+
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	require.Len(t, fl.reqs, 5)
+	require.Equal(t, []string{"a"}, fl.reqs[0])
+	require.ElementsMatch(t, []string{"b", "c"}, fl.reqs[1], "b and c arrived while a was in flight: one request")
+	require.Equal(t, [][]string{{"d"}, {"e"}, {"f"}}, fl.reqs[2:])
+	require.GreaterOrEqual(t, fl.at[2].Sub(fl.at[1]), linger-20*time.Millisecond, "d waited for the linger after the busy round")
+	require.Less(t, eTook, linger/2, "a record after a quiet spell does not wait")
+	require.Less(t, fTook, linger/2, "after a round of one call the next does not wait")
+}

@@ -59,18 +59,44 @@ func (q *partitionQueue) take(maxBytes int64) []*call {
 }
 
 // run is the sender: one round at a time, each carrying everything that
-// queued up meanwhile. On Close it sends what is queued, then returns.
+// queued up meanwhile. After a round that carried more than one call (records
+// arrived while a request was in flight: the producer is busy), the next round
+// starts no sooner than Linger after it started. On Close it sends what is
+// queued at once, then returns.
 func (p *Producer) run() {
 	defer close(p.stopped)
+	var last time.Time // when the last round started, if it carried more than one call
+	flush := func() {
+		for p.round() > 0 {
+		}
+	}
 	for {
 		select {
 		case <-p.kick:
 		case <-p.stop:
-			for p.round() {
-			}
+			flush()
 			return
 		}
-		for p.round() {
+		for {
+			if wait := p.opts.Linger - time.Since(last); !last.IsZero() && wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-p.stop:
+					t.Stop()
+					flush()
+					return
+				}
+			}
+			start := time.Now()
+			calls := p.round()
+			if calls == 0 {
+				break
+			}
+			last = time.Time{}
+			if calls > 1 {
+				last = start
+			}
 		}
 	}
 }
@@ -81,25 +107,27 @@ type share struct {
 	calls []*call
 }
 
-// round sends what is queued, one request per leader, and reports whether
-// there was anything.
-func (p *Producer) round() bool {
+// round sends what is queued, one request per leader, and returns how many
+// calls it carried (0: nothing was queued).
+func (p *Producer) round() int {
 	p.mu.Lock()
 	parts, leaders := p.parts, p.leaders
 	p.mu.Unlock()
 	var groups map[int32][]share
+	n := 0
 	for _, q := range parts {
 		calls := q.take(p.opts.MaxBatchBytes)
 		if len(calls) == 0 {
 			continue
 		}
+		n += len(calls)
 		if groups == nil {
 			groups = map[int32][]share{}
 		}
 		groups[leaders[q.id]] = append(groups[leaders[q.id]], share{q: q, calls: calls})
 	}
 	if len(groups) == 0 {
-		return false
+		return 0
 	}
 	retry := false
 	if len(groups) == 1 {
@@ -129,7 +157,7 @@ func (p *Producer) round() bool {
 		ResetTransport(p.client.Transport)
 		time.Sleep(50 * time.Millisecond)
 	}
-	return true
+	return n
 }
 
 // send writes one request with the shares of one leader and completes or

@@ -301,7 +301,8 @@ func (a *App) drainSpool() {
 }
 
 // newProducer builds the raw topic's producer (broker.Producer: acks=all,
-// Murmur2 partitioning, one request in flight per partition, adaptive batching).
+// Murmur2 partitioning, one request in flight per broker, adaptive batching,
+// requests at least GATEWAY_KAFKA_LINGER apart).
 // rt replaces the transport in tests.
 func newProducer(cfg Config, rt kafka.RoundTripper, m *metrics.Metrics) *broker.Producer {
 	comp := kafka.Snappy
@@ -312,7 +313,7 @@ func newProducer(cfg Config, rt kafka.RoundTripper, m *metrics.Metrics) *broker.
 		comp = kafka.Lz4
 	}
 	return broker.NewProducer(cfg.Kafka, cfg.Topic, broker.ProducerOptions{
-		Transport: rt, Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes,
+		Transport: rt, Compression: comp, MaxBatchBytes: cfg.MaxBatchBytes, Linger: cfg.KafkaLinger,
 		Observe: func(records int, took time.Duration, _ error) {
 			m.ProduceRecords.Observe(float64(records))
 			m.ProduceLatency.Observe(took.Seconds())

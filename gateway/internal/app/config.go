@@ -32,6 +32,11 @@ type Config struct {
 	AckTimeout      time.Duration `env:"GATEWAY_ACK_TIMEOUT" envDefault:"2s"`
 	MaxBatchBytes   int64         `env:"GATEWAY_KAFKA_MAX_BATCH_BYTES" envDefault:"1048576"`
 	Compression     string        `env:"GATEWAY_KAFKA_COMPRESSION" envDefault:"snappy"`
+	// KafkaLinger: once the raw topic's producer is busy (a produce request
+	// carried more than one webhook), its next request starts no sooner than
+	// this after the last one (broker.ProducerOptions.Linger); at low load
+	// every webhook is sent at once.
+	KafkaLinger time.Duration `env:"GATEWAY_KAFKA_LINGER" envDefault:"2ms"`
 	SpoolDir        string        `env:"GATEWAY_SPOOL_DIR" envDefault:"./data/spool"`
 	SpoolMaxBytes   int64         `env:"GATEWAY_SPOOL_MAX_BYTES" envDefault:"268435456"`
 	SpoolSegment    int64         `env:"GATEWAY_SPOOL_SEGMENT_BYTES" envDefault:"16777216"`
@@ -85,6 +90,7 @@ func (c *Config) Validate() error {
 		// for good would sit at the head of the spool forever.
 		config.Check(c.MaxBatchBytes >= c.MaxBodyBytes+recordHeadroom, "GATEWAY_KAFKA_MAX_BATCH_BYTES",
 			">= GATEWAY_MAX_BODY_BYTES + 64 KiB for headers"),
+		config.Check(c.KafkaLinger >= 0 && c.KafkaLinger <= time.Second, "GATEWAY_KAFKA_LINGER", "0..1s"),
 		config.Check(c.Compression == "snappy" || c.Compression == "lz4" || c.Compression == "none", "GATEWAY_KAFKA_COMPRESSION", "snappy, lz4 or none"),
 		config.Check(!c.Publish || c.SpoolDir != "", "GATEWAY_SPOOL_DIR", "a directory"),
 		config.Check(c.SpoolMaxBytes >= 1<<20, "GATEWAY_SPOOL_MAX_BYTES", ">= 1 MiB"),
