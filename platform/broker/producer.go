@@ -43,6 +43,10 @@ type ProducerOptions struct {
 	// default): rounds follow each other as soon as the previous one is
 	// answered.
 	Linger time.Duration
+	// LingerCalls ends a linger early once that many calls are queued (Kafka's
+	// batch.size beside linger.ms): with a fixed number of callers each waiting
+	// for its ack, what a longer wait would gather cannot come. Default 16.
+	LingerCalls int
 	// Observe, if set, is called after each produce request with its record
 	// count, duration and result (metrics).
 	Observe func(records int, took time.Duration, err error)
@@ -121,6 +125,9 @@ func NewProducer(cfg Config, topic string, opts ProducerOptions) *Producer {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 3
+	}
+	if opts.LingerCalls <= 0 {
+		opts.LingerCalls = 16
 	}
 	if opts.Transport == nil {
 		opts.Transport = newTransport(cfg)

@@ -171,3 +171,35 @@ func TestProducer_LingerOnlyWhenBusy(t *testing.T) {
 	require.Less(t, eTook, linger/2, "a record after a quiet spell does not wait")
 	require.Less(t, fTook, linger/2, "after a round of one call the next does not wait")
 }
+
+// A linger ends early once LingerCalls calls are queued.
+func TestProducer_LingerEndsWhenEnoughQueued(t *testing.T) {
+	const linger = 5 * time.Second
+	fl := &requestLog{topic: "t", hold: make(chan struct{}), arrived: make(chan struct{})}
+	p := broker.NewProducer(broker.Config{Brokers: []string{"fake:9092"}}, "t",
+		broker.ProducerOptions{Transport: fl, Linger: linger, LingerCalls: 3})
+	t.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	write := func(v string) { require.NoError(t, p.WriteMessages(ctx, kafka.Message{Value: []byte(v)})) }
+
+	var wg sync.WaitGroup
+	wg.Go(func() { write("a") })
+	<-fl.arrived
+	for _, v := range []string{"b", "c"} {
+		wg.Go(func() { write(v) })
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(fl.hold)
+	wg.Wait() // [a], then the busy round [b c]: the next one lingers
+	start := time.Now()
+	for _, v := range []string{"x", "y", "z"} {
+		wg.Go(func() { write(v) })
+	}
+	wg.Wait()
+	require.Less(t, time.Since(start), linger/2, "three queued calls end the linger")
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	require.Len(t, fl.reqs, 3)
+	require.ElementsMatch(t, []string{"x", "y", "z"}, fl.reqs[2])
+}

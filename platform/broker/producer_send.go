@@ -79,11 +79,7 @@ func (p *Producer) run() {
 		}
 		for {
 			if wait := p.opts.Linger - time.Since(last); !last.IsZero() && wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-p.stop:
-					t.Stop()
+				if !p.linger(wait) {
 					flush()
 					return
 				}
@@ -99,6 +95,39 @@ func (p *Producer) run() {
 			}
 		}
 	}
+}
+
+// linger waits up to d, or until LingerCalls calls are queued: in a closed
+// loop (a fixed number of callers, each waiting for its ack) the records a
+// longer wait would gather cannot come, so a full enough round goes at once.
+// It reports false when Close was called meanwhile.
+func (p *Producer) linger(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for p.pendingCalls() < p.opts.LingerCalls {
+		select {
+		case <-t.C:
+			return true
+		case <-p.kick:
+		case <-p.stop:
+			return false
+		}
+	}
+	return true
+}
+
+// pendingCalls is the number of calls queued on every partition.
+func (p *Producer) pendingCalls() int {
+	p.mu.Lock()
+	parts := p.parts
+	p.mu.Unlock()
+	n := 0
+	for _, q := range parts {
+		q.mu.Lock()
+		n += len(q.pending)
+		q.mu.Unlock()
+	}
+	return n
 }
 
 // share is one partition's part of a produce request.
