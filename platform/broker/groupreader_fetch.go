@@ -142,35 +142,16 @@ func leaders(ctx context.Context, c *kafka.Client, pos *fetchPositions) (map[int
 		want[k.topic] = true
 	}
 	pos.mu.Unlock()
-	topics := make([]string, 0, len(want))
-	for t := range want {
-		topics = append(topics, t)
-	}
-	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	leader, err := partitionLeaders(ctx, c, want)
 	if err != nil {
-		return nil, fmt.Errorf("reading metadata: %w", err)
+		return nil, err
 	}
-	return groupByLeader(meta.Topics, want, pos)
+	return groupByLeader(leader, pos)
 }
 
 // groupByLeader returns the partitions of pos per leader broker id, each list
-// sorted, or an error naming a partition that has no leader or no metadata.
-func groupByLeader(topics []kafka.Topic, want map[string]bool, pos *fetchPositions) (map[int][]assignedPartition, error) {
-	leader := map[assignedPartition]int{}
-	for _, t := range topics {
-		if !want[t.Name] {
-			continue
-		}
-		if t.Error != nil {
-			return nil, fmt.Errorf("reading metadata of %s: %w", t.Name, t.Error)
-		}
-		for _, p := range t.Partitions {
-			if p.Error != nil || p.Leader.Host == "" || p.Leader.ID < 0 {
-				return nil, fmt.Errorf("partition %s/%d has no leader (%v)", t.Name, p.ID, p.Error)
-			}
-			leader[assignedPartition{t.Name, p.ID}] = p.Leader.ID
-		}
-	}
+// sorted, or an error naming a partition missing from leader.
+func groupByLeader(leader map[assignedPartition]int, pos *fetchPositions) (map[int][]assignedPartition, error) {
 	out := map[int][]assignedPartition{}
 	pos.mu.Lock()
 	defer pos.mu.Unlock()
@@ -190,6 +171,41 @@ func groupByLeader(topics []kafka.Topic, want map[string]bool, pos *fetchPositio
 		})
 	}
 	return out, nil
+}
+
+// partitionLeaders returns the leader broker id of every partition of the
+// wanted topics, from c's metadata (cached by its transport), or an error
+// naming a topic or partition that has none.
+func partitionLeaders(ctx context.Context, c *kafka.Client, want map[string]bool) (map[assignedPartition]int, error) {
+	topics := make([]string, 0, len(want))
+	for t := range want {
+		topics = append(topics, t)
+	}
+	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("reading metadata: %w", err)
+	}
+	return leadersOf(meta.Topics, want)
+}
+
+// leadersOf is partitionLeaders' reading of a metadata answer.
+func leadersOf(topics []kafka.Topic, want map[string]bool) (map[assignedPartition]int, error) {
+	leader := map[assignedPartition]int{}
+	for _, t := range topics {
+		if !want[t.Name] {
+			continue
+		}
+		if t.Error != nil {
+			return nil, fmt.Errorf("reading metadata of %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			if p.Error != nil || p.Leader.Host == "" || p.Leader.ID < 0 {
+				return nil, fmt.Errorf("partition %s/%d has no leader (%v)", t.Name, p.ID, p.Error)
+			}
+			leader[assignedPartition{t.Name, p.ID}] = p.Leader.ID
+		}
+	}
+	return leader, nil
 }
 
 // resolve turns start policies (kafka.FirstOffset, kafka.LastOffset) into

@@ -106,6 +106,13 @@ func TestCommitOffsets(t *testing.T) {
 func TestGroupByLeader(t *testing.T) {
 	pos := &fetchPositions{next: map[assignedPartition]int64{{"t", 0}: 0, {"t", 1}: 0, {"t", 2}: 0, {"u", 0}: 0}}
 	want := map[string]bool{"t": true, "u": true}
+	groupByLeader := func(meta []kafka.Topic, want map[string]bool, pos *fetchPositions) (map[int][]assignedPartition, error) {
+		leader, err := leadersOf(meta, want)
+		if err != nil {
+			return nil, err
+		}
+		return groupByLeader(leader, pos)
+	}
 	b1 := kafka.Broker{ID: 1, Host: "h1", Port: 9092}
 	b2 := kafka.Broker{ID: 2, Host: "h2", Port: 9092}
 	meta := []kafka.Topic{

@@ -22,28 +22,18 @@ type Offsets map[string]map[int]int64
 // cached metadata routes the requests; a partition that has no leader in it,
 // or whose leader answers with an error, fails the call.
 func ListOffsets(ctx context.Context, c *kafka.Client, partitions map[string][]int, ts int64) (Offsets, error) {
-	topics := make([]string, 0, len(partitions))
+	want := make(map[string]bool, len(partitions))
 	for t := range partitions {
-		topics = append(topics, t)
+		want[t] = true
 	}
-	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	leader, err := partitionLeaders(ctx, c, want)
 	if err != nil {
-		return nil, fmt.Errorf("reading metadata: %w", err)
-	}
-	leader := map[string]map[int]int{}
-	for _, t := range meta.Topics {
-		if t.Error != nil {
-			return nil, fmt.Errorf("reading metadata of %s: %w", t.Name, t.Error)
-		}
-		leader[t.Name] = map[int]int{}
-		for _, p := range t.Partitions {
-			leader[t.Name][p.ID] = p.Leader.ID
-		}
+		return nil, err
 	}
 	byLeader := map[int]map[string][]listoffsets.RequestPartition{}
 	for topic, parts := range partitions {
 		for _, p := range parts {
-			id, ok := leader[topic][p]
+			id, ok := leader[assignedPartition{topic, p}]
 			if !ok {
 				return nil, fmt.Errorf("no metadata for partition %s/%d", topic, p)
 			}

@@ -131,7 +131,9 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		opsDone <- nil
 	}
+	stopPprof := ops.ServePprof(a.cfg.PprofAddr, a.log)
 	runErr := a.svc.Run(ctx, ready)
+	stopPprof()
 	closeErr := a.closeWriters()
 	stopOps()
 	opsErr := <-opsDone

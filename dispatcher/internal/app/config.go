@@ -55,6 +55,9 @@ type Config struct {
 	// normalizer 9094, dispatcher 9095) so all three run on one host; containers
 	// set 0.0.0.0:9091 explicitly for their probes.
 	OpsAddr string `env:"DISPATCHER_OPS_ADDR" envDefault:"127.0.0.1:9095"`
+	// PprofAddr serves net/http/pprof on its own listener when set (profiling
+	// only; bind it to loopback).
+	PprofAddr string `env:"DISPATCHER_PPROF_ADDR"`
 }
 
 // delivery is the delivery runtime's part of the configuration.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -209,10 +208,7 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("ops server: %w", err)
 		}
 	})
-	if a.cfg.PprofAddr != "" {
-		stopPprof := a.servePprof()
-		defer stopPprof()
-	}
+	defer ops.ServePprof(a.cfg.PprofAddr, a.log)()
 	wg.Go(func() {
 		if err := a.echo.Server.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("webhook server: %w", err)
@@ -344,25 +340,4 @@ func (a *App) closeStores() {
 			a.log.Info("spool closed with records left; they are forwarded on the next start", zap.Int64("records", st.Records))
 		}
 	}
-}
-
-// servePprof serves net/http/pprof on cfg.PprofAddr (GATEWAY_PPROF_ADDR) and
-// returns the function that stops it. Failing to bind only logs: profiling is
-// never a reason to refuse traffic.
-func (a *App) servePprof() (stop func()) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	ln, err := net.Listen("tcp", a.cfg.PprofAddr)
-	if err != nil {
-		a.log.Warn("pprof listener not started", zap.String("addr", a.cfg.PprofAddr), zap.Error(err))
-		return func() {}
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	a.log.Warn("pprof enabled (profiling only)", zap.String("addr", ln.Addr().String()))
-	return func() { _ = srv.Close() }
 }

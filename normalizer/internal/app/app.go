@@ -152,6 +152,7 @@ func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(bg)
 	g.Go(func() error { return a.ops.Run(opsCtx) })
+	defer ops.ServePprof(a.cfg.PprofAddr, a.log)()
 	g.Go(func() error { a.scanner.Run(gctx, a.cfg.OffsetsRefresh); return nil })
 	g.Go(func() error {
 		broker.ExportGroupLag(gctx, a.cfg.Kafka, a.cfg.Group, []string{a.cfg.RawTopic}, a.lag, lagInterval, a.log)

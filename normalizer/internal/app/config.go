@@ -56,6 +56,10 @@ type Config struct {
 	// 0 turns it off.
 	FetchLinger time.Duration `env:"NORMALIZER_FETCH_LINGER" envDefault:"2ms"`
 
+	// PprofAddr serves net/http/pprof on its own listener when set (profiling
+	// only; bind it to loopback).
+	PprofAddr string `env:"NORMALIZER_PPROF_ADDR"`
+
 	// OpsAddr serves /healthz, /readyz and /metrics: loopback by default, on the
 	// normalizer's own port of the services' scheme (gateway 9091, normalizer
 	// 9094, dispatcher 9095), so the three run on one host with their defaults;
