@@ -46,7 +46,7 @@ type Config struct {
 	FetchMaxWait      time.Duration `env:"DISPATCHER_FETCH_MAX_WAIT" envDefault:"1s"`
 	RetryFetchMaxWait time.Duration `env:"DISPATCHER_RETRY_FETCH_MAX_WAIT" envDefault:"5s"`
 	// FetchLinger: see deliver.Config.FetchLinger.
-	FetchLinger time.Duration `env:"DISPATCHER_FETCH_LINGER" envDefault:"2ms"`
+	FetchLinger time.Duration `env:"DISPATCHER_FETCH_LINGER" envDefault:"5ms"`
 	// ShutdownTimeout bounds the drain after SIGTERM: in-flight deliveries finish
 	// or are handed off, offsets are committed, writers close.
 	ShutdownTimeout time.Duration `env:"DISPATCHER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
