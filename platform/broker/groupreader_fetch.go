@@ -319,7 +319,7 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 		if out.records > 0 && !r.waitTaken(ctx) {
 			return ctx.Err()
 		}
-		if out.records > 0 && r.opts.Linger > 0 && !waitOrDone(ctx, r.opts.Linger) {
+		if out.records > 0 && !out.behind && r.opts.Linger > 0 && !waitOrDone(ctx, r.opts.Linger) {
 			return ctx.Err()
 		}
 	}
@@ -449,6 +449,7 @@ func (s *fetchSession) reset() { *s = fetchSession{} }
 
 // fetchOutcome is what handle made of one fetch response.
 type fetchOutcome struct {
+	behind  bool  // a partition has records past what this answer brought (a backlog)
 	records int   // queued
 	regroup error // a partition's leader must be looked up again
 	partErr error // the last other partition error
@@ -493,6 +494,9 @@ func (r *GroupReader) handle(ctx context.Context, c *kafka.Client, resp *fetch.R
 			}
 			if next > from {
 				pos.set(k, next)
+			}
+			if next < p.HighWatermark {
+				out.behind = true
 			}
 		}
 	}
