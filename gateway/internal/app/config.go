@@ -36,7 +36,7 @@ type Config struct {
 	// carried more than one webhook), its next request starts no sooner than
 	// this after the last one (broker.ProducerOptions.Linger); at low load
 	// every webhook is sent at once.
-	KafkaLinger time.Duration `env:"GATEWAY_KAFKA_LINGER" envDefault:"2ms"`
+	KafkaLinger     time.Duration `env:"GATEWAY_KAFKA_LINGER" envDefault:"2ms"`
 	SpoolDir        string        `env:"GATEWAY_SPOOL_DIR" envDefault:"./data/spool"`
 	SpoolMaxBytes   int64         `env:"GATEWAY_SPOOL_MAX_BYTES" envDefault:"268435456"`
 	SpoolSegment    int64         `env:"GATEWAY_SPOOL_SEGMENT_BYTES" envDefault:"16777216"`
