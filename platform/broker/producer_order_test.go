@@ -2,14 +2,12 @@ package broker_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 	produceAPI "github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/stretchr/testify/require"
 
@@ -28,37 +26,17 @@ type failingTransport struct {
 }
 
 func (f *failingTransport) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
-	switch r := req.(type) {
-	case *metadataAPI.Request:
-		return fakeMetadata(f.topic), nil
-	case *produceAPI.Request:
-		res := &produceAPI.Response{}
-		for _, t := range r.Topics {
-			rt := produceAPI.ResponseTopic{Topic: t.Topic}
-			for _, p := range t.Partitions {
-				values, err := recordValues(p.RecordSet)
-				if err != nil {
-					return nil, err
-				}
-				bad := false
-				for _, v := range values {
-					bad = bad || f.fail[v]
-				}
-				rp := produceAPI.ResponsePartition{Partition: p.Partition}
-				if bad {
-					rp.ErrorCode = int16(kafka.NotLeaderForPartition)
-				} else {
-					f.mu.Lock()
-					f.acked = append(f.acked, values...)
-					f.mu.Unlock()
-				}
-				rt.Partitions = append(rt.Partitions, rp)
+	return fakeProduce(f.topic, req, func(values []string) kafka.Error {
+		for _, v := range values {
+			if f.fail[v] {
+				return kafka.NotLeaderForPartition
 			}
-			res.Topics = append(res.Topics, rt)
 		}
-		return res, nil
-	}
-	return nil, errors.New("unexpected request")
+		f.mu.Lock()
+		f.acked = append(f.acked, values...)
+		f.mu.Unlock()
+		return 0
+	})
 }
 
 // A record queued behind one that finally failed must not be acked before it:
@@ -97,36 +75,24 @@ type requestLog struct {
 }
 
 func (f *requestLog) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
-	switch r := req.(type) {
-	case *metadataAPI.Request:
-		return fakeMetadata(f.topic), nil
-	case *produceAPI.Request:
-		res := &produceAPI.Response{}
-		var values []string
-		for _, t := range r.Topics {
-			rt := produceAPI.ResponseTopic{Topic: t.Topic}
-			for _, p := range t.Partitions {
-				v, err := recordValues(p.RecordSet)
-				if err != nil {
-					return nil, err
-				}
-				values = append(values, v...)
-				rt.Partitions = append(rt.Partitions, produceAPI.ResponsePartition{Partition: p.Partition})
-			}
-			res.Topics = append(res.Topics, rt)
-		}
-		f.mu.Lock()
-		f.reqs = append(f.reqs, values)
-		f.at = append(f.at, time.Now())
-		first := len(f.reqs) == 1
-		f.mu.Unlock()
-		if first && f.hold != nil {
-			close(f.arrived)
-			<-f.hold
-		}
-		return res, nil
+	var values []string
+	res, err := fakeProduce(f.topic, req, func(v []string) kafka.Error {
+		values = append(values, v...)
+		return 0
+	})
+	if _, ok := req.(*produceAPI.Request); !ok || err != nil {
+		return res, err
 	}
-	return nil, errors.New("unexpected request")
+	f.mu.Lock()
+	f.reqs = append(f.reqs, values)
+	f.at = append(f.at, time.Now())
+	first := len(f.reqs) == 1
+	f.mu.Unlock()
+	if first && f.hold != nil {
+		close(f.arrived)
+		<-f.hold
+	}
+	return res, nil
 }
 
 // With Linger, a busy producer (a round carried more than one call, because
