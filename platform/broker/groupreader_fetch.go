@@ -401,6 +401,12 @@ func (s *fetchSession) request(full *fetch.Request) *fetch.Request {
 		return full
 	}
 	full.SessionID, full.SessionEpoch = s.id, s.epoch
+	// The transport routes a fetch to the leader of the partitions it names;
+	// one naming none would go to the bootstrap broker, which does not hold
+	// this loop's session when it is another broker. So a request with nothing
+	// moved still names its first partition, at the offset the broker holds.
+	first := full.Topics[0]
+	first.Partitions = []fetch.RequestPartition{first.Partitions[0]} // a copy: the filter below reuses the array
 	topics := full.Topics[:0]
 	for _, t := range full.Topics {
 		parts := t.Partitions[:0]
@@ -413,6 +419,9 @@ func (s *fetchSession) request(full *fetch.Request) *fetch.Request {
 			t.Partitions = parts
 			topics = append(topics, t)
 		}
+	}
+	if len(topics) == 0 {
+		topics = append(topics, first)
 	}
 	full.Topics = topics
 	return full
