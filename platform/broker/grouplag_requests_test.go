@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"reflect"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,13 +60,7 @@ func TestIntegrationGroupLagAsksFirstOffsetsOnlyWhereNeeded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 
-	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
-	msgs := make([]kafka.Message, 30)
-	for i := range msgs {
-		msgs[i] = kafka.Message{Key: []byte("k" + strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))}
-	}
-	require.NoError(t, w.WriteMessages(ctx, msgs...))
-	require.NoError(t, w.Close())
+	writeKeyed(ctx, t, k, topic, 30)
 
 	var dials atomic.Int64
 	d := &net.Dialer{Timeout: 5 * time.Second}

@@ -25,13 +25,7 @@ func TestIntegrationGroupLag(t *testing.T) {
 	group := k.Group(t)
 	ctx := t.Context()
 
-	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
-	msgs := make([]kafka.Message, 30)
-	for i := range msgs {
-		msgs[i] = kafka.Message{Key: []byte("k" + strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))}
-	}
-	require.NoError(t, w.WriteMessages(ctx, msgs...))
-	require.NoError(t, w.Close())
+	writeKeyed(ctx, t, k, topic, 30)
 
 	// The transport's cached cluster metadata may predate the topic for a moment.
 	var lag map[string]int64
@@ -62,4 +56,17 @@ func TestIntegrationGroupLag(t *testing.T) {
 	go broker.ExportGroupLag(ctx, k.Config(), group, []string{topic}, g, time.Hour, nil)
 	require.Eventually(t, func() bool { return testutil.ToFloat64(g.WithLabelValues(topic)) == 18 },
 		10*time.Second, 20*time.Millisecond)
+}
+
+// writeKeyed writes n records keyed k0..k<n-1> (spread over the partitions by
+// Murmur2) to topic.
+func writeKeyed(ctx context.Context, t *testing.T, k *testkit.KafkaEnv, topic string, n int) {
+	t.Helper()
+	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Key: []byte("k" + strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))}
+	}
+	require.NoError(t, w.WriteMessages(ctx, msgs...))
+	require.NoError(t, w.Close())
 }

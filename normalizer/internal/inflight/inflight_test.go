@@ -76,15 +76,7 @@ func TestIntegrationScanner(t *testing.T) {
 	topic := k.Topic(t, 3)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
-	defer w.Close()
-	write := func(ids ...string) {
-		msgs := make([]kafka.Message, len(ids))
-		for i, id := range ids {
-			msgs[i] = kafka.Message{Key: []byte(id), Value: []byte("{}"), Headers: []kafka.Header{{Key: "ce_id", Value: []byte(id)}}}
-		}
-		require.NoError(t, w.WriteMessages(ctx, msgs...))
-	}
+	write := eventWriter(ctx, t, k, topic)
 	s := inflight.NewScanner(k.Brokers, topic, "ce_id", nil)
 	require.NoError(t, s.RefreshUntil(ctx), "a new topic's leaders may take a moment")
 	assert.Len(t, s.Offsets(), 3)
@@ -111,15 +103,7 @@ func TestIntegrationScannerRefreshesOnDemand(t *testing.T) {
 	topic := k.Topic(t, 3)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
-	defer w.Close()
-	write := func(ids ...string) {
-		msgs := make([]kafka.Message, len(ids))
-		for i, id := range ids {
-			msgs[i] = kafka.Message{Key: []byte(id), Value: []byte("{}")}
-		}
-		require.NoError(t, w.WriteMessages(ctx, msgs...))
-	}
+	write := eventWriter(ctx, t, k, topic)
 	sum := func(offs map[int]int64) (n int64) {
 		for _, o := range offs {
 			n += o
@@ -139,4 +123,18 @@ func TestIntegrationScannerRefreshesOnDemand(t *testing.T) {
 	write("e", "f", "g")
 	require.Eventually(t, func() bool { return sum(s.Offsets()) == 7 }, 5*time.Second, 10*time.Millisecond,
 		"a snapshot being asked for is kept fresh")
+}
+
+// eventWriter returns a function writing one record per id to topic, keyed by
+// the id and carrying it in the ce_id header, as canonical events do.
+func eventWriter(ctx context.Context, t *testing.T, k *testkit.KafkaEnv, topic string) func(ids ...string) {
+	w := broker.NewWriter(k.Config(), topic, nil, broker.WriterOptions{})
+	t.Cleanup(func() { _ = w.Close() })
+	return func(ids ...string) {
+		msgs := make([]kafka.Message, len(ids))
+		for i, id := range ids {
+			msgs[i] = kafka.Message{Key: []byte(id), Value: []byte("{}"), Headers: []kafka.Header{{Key: "ce_id", Value: []byte(id)}}}
+		}
+		require.NoError(t, w.WriteMessages(ctx, msgs...))
+	}
 }
