@@ -46,12 +46,11 @@ type GroupReaderOptions struct {
 	// brought: a backlog is drained fetch after fetch); Linger bounds the
 	// latency it adds. Zero (the default) turns it off.
 	Linger time.Duration
-	// MaxBytes bounds one fetch response (all partitions). Default 4 MiB. It is
-	// what a reader's memory follows: kafka-go decodes a whole response at
-	// once, decompressing every record batch in it (snappy JSON inflates 5-8
-	// times), so a 4 MiB response of canonical events held ~30 MiB of pages in
-	// a dispatcher draining a backlog; the dispatcher asks for 1 MiB. The
-	// normalizer keeps 4 MiB: at 1 MiB its backlog drain was 20 % slower.
+	// MaxBytes bounds one fetch response (all partitions). Default 4 MiB. The
+	// answer is read into one buffer its fetch loop reuses, and each record
+	// batch is copied out once (decompressed), so a reader holds about MaxBytes
+	// per leader broker plus the records waiting in its queue (see fetchConn;
+	// kafka-go's transport held at least one 64 KiB page per record batch).
 	MaxBytes int
 	// PartitionMaxBytes bounds one partition's share of a fetch response (the
 	// broker still returns a first record batch larger than this). Default 512 KiB.

@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
+	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/fetch"
 	"go.uber.org/zap"
 )
@@ -112,7 +112,7 @@ func (r *GroupReader) fetchAll(ctx context.Context, pos *fetchPositions, epoch u
 	if err := r.resolve(ctx, c, pos.unresolved(), pos); err != nil {
 		return err
 	}
-	byLeader, err := leaders(ctx, c, pos)
+	byLeader, addrs, err := leaders(ctx, c, pos)
 	if err != nil {
 		return err
 	}
@@ -120,8 +120,12 @@ func (r *GroupReader) fetchAll(ctx context.Context, pos *fetchPositions, epoch u
 	defer cancel()
 	errc := make(chan error, len(byLeader))
 	var wg sync.WaitGroup
-	for _, parts := range byLeader {
-		wg.Go(func() { errc <- r.fetchLoop(lctx, c, parts, pos, epoch) })
+	for id, parts := range byLeader {
+		conn := newFetchConn(addrs[id], clientID(r.cfg))
+		wg.Go(func() {
+			defer conn.close()
+			errc <- r.fetchLoop(lctx, c, conn, parts, pos, epoch)
+		})
 	}
 	select {
 	case err = <-errc:
@@ -133,20 +137,34 @@ func (r *GroupReader) fetchAll(ctx context.Context, pos *fetchPositions, epoch u
 	return err
 }
 
-// leaders groups the partitions of pos by leader broker id, using the
-// metadata the connection pool routes fetch requests with.
-func leaders(ctx context.Context, c *kafka.Client, pos *fetchPositions) (map[int][]assignedPartition, error) {
+// leaders groups the partitions of pos by leader broker id, and returns the
+// address of each of those brokers, from one metadata answer.
+func leaders(ctx context.Context, c *kafka.Client, pos *fetchPositions) (map[int][]assignedPartition, map[int]string, error) {
 	pos.mu.Lock()
 	want := map[string]bool{}
 	for k := range pos.next {
 		want[k.topic] = true
 	}
 	pos.mu.Unlock()
-	leader, err := partitionLeaders(ctx, c, want)
+	meta, err := metadataOf(ctx, c, want)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return groupByLeader(leader, pos)
+	leader, err := leadersOf(meta.Topics, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	byLeader, err := groupByLeader(leader, pos)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs := map[int]string{}
+	for _, t := range meta.Topics {
+		for _, p := range t.Partitions {
+			addrs[p.Leader.ID] = net.JoinHostPort(p.Leader.Host, strconv.Itoa(p.Leader.Port))
+		}
+	}
+	return byLeader, addrs, nil
 }
 
 // groupByLeader returns the partitions of pos per leader broker id, each list
@@ -177,6 +195,15 @@ func groupByLeader(leader map[assignedPartition]int, pos *fetchPositions) (map[i
 // wanted topics, from c's metadata (cached by its transport), or an error
 // naming a topic or partition that has none.
 func partitionLeaders(ctx context.Context, c *kafka.Client, want map[string]bool) (map[assignedPartition]int, error) {
+	meta, err := metadataOf(ctx, c, want)
+	if err != nil {
+		return nil, err
+	}
+	return leadersOf(meta.Topics, want)
+}
+
+// metadataOf reads the metadata of the wanted topics (cached by c's transport).
+func metadataOf(ctx context.Context, c *kafka.Client, want map[string]bool) (*kafka.MetadataResponse, error) {
 	topics := make([]string, 0, len(want))
 	for t := range want {
 		topics = append(topics, t)
@@ -185,7 +212,7 @@ func partitionLeaders(ctx context.Context, c *kafka.Client, want map[string]bool
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata: %w", err)
 	}
-	return leadersOf(meta.Topics, want)
+	return meta, nil
 }
 
 // leadersOf is partitionLeaders' reading of a metadata answer.
@@ -239,24 +266,23 @@ func (r *GroupReader) resolve(ctx context.Context, c *kafka.Client, todo map[ass
 // broker) and queues what comes back, until ctx ends or a partition needs a
 // new leader lookup. It never sends faster than the broker answers, and backs
 // off after failures and after answers that brought nothing before MaxWait.
-func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []assignedPartition, pos *fetchPositions, epoch uint64) error {
+func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, conn *fetchConn, parts []assignedPartition, pos *fetchPositions, epoch uint64) error {
 	bo := newBackOff(50*time.Millisecond, max(r.opts.MaxWait, time.Second))
 	failures, partErrs := 0, 0
 	sess := &fetchSession{}
+	dec := &recordDecoder{}
 	for {
 		req := sess.request(r.fetchRequest(parts, pos))
 		started := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, r.opts.MaxWait+fetchSlack)
-		res, err := c.Transport.RoundTrip(rctx, c.Addr, req)
-		cancel()
+		resp, err := conn.roundTrip(ctx, req, r.opts.MaxWait+fetchSlack)
 		r.stats.fetches.Add(1)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err == nil {
-			switch code := kafka.Error(res.(*fetch.Response).ErrorCode); code {
+			switch code := kafka.Error(resp.ErrorCode); code {
 			case 0:
-				if sess.answered(req, res.(*fetch.Response)) {
+				if sess.answered(req, resp) {
 					r.stats.sessions.Add(1)
 				}
 			case kafka.FetchSessionIDNotFound, kafka.InvalidFetchSessionEpoch:
@@ -271,10 +297,6 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 		if err != nil {
 			sess.reset() // the broker may or may not have moved the epoch on
 			r.stats.fetchErrors.Add(1)
-			var routing *fetch.Error // the pool's metadata has no leader for a partition, or several
-			if errors.As(err, &routing) {
-				return fmt.Errorf("%w: %w", errRegroup, err)
-			}
 			if failures++; failures >= failuresBeforeRegroup {
 				return fmt.Errorf("fetching (%d failures in a row): %w", failures, err)
 			}
@@ -285,8 +307,7 @@ func (r *GroupReader) fetchLoop(ctx context.Context, c *kafka.Client, parts []as
 			continue
 		}
 		failures = 0
-		resp := res.(*fetch.Response)
-		out := r.handle(ctx, c, resp, pos, epoch)
+		out := r.handle(ctx, c, dec, resp, pos, epoch)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -401,12 +422,6 @@ func (s *fetchSession) request(full *fetch.Request) *fetch.Request {
 		return full
 	}
 	full.SessionID, full.SessionEpoch = s.id, s.epoch
-	// The transport routes a fetch to the leader of the partitions it names;
-	// one naming none would go to the bootstrap broker, which does not hold
-	// this loop's session when it is another broker. So a request with nothing
-	// moved still names its first partition, at the offset the broker holds.
-	first := full.Topics[0]
-	first.Partitions = []fetch.RequestPartition{first.Partitions[0]} // a copy: the filter below reuses the array
 	topics := full.Topics[:0]
 	for _, t := range full.Topics {
 		parts := t.Partitions[:0]
@@ -420,10 +435,7 @@ func (s *fetchSession) request(full *fetch.Request) *fetch.Request {
 			topics = append(topics, t)
 		}
 	}
-	if len(topics) == 0 {
-		topics = append(topics, first)
-	}
-	full.Topics = topics
+	full.Topics = topics // may be empty: nothing moved, the broker answers what arrived
 	return full
 }
 
@@ -431,7 +443,7 @@ func (s *fetchSession) request(full *fetch.Request) *fetch.Request {
 // when the broker keeps no session for us: every request stays full), the next
 // epoch, and the fetch offsets the broker now holds.
 // It reports whether the answer opened a session.
-func (s *fetchSession) answered(req *fetch.Request, res *fetch.Response) (opened bool) {
+func (s *fetchSession) answered(req *fetch.Request, res *fetchAnswer) (opened bool) {
 	switch {
 	case req.SessionID == 0 && res.SessionID == 0:
 		return false // no session granted
@@ -466,7 +478,7 @@ type fetchOutcome struct {
 
 // handle queues the records of resp per partition and moves the positions on.
 // Offsets out of range are reset to the start policy here.
-func (r *GroupReader) handle(ctx context.Context, c *kafka.Client, resp *fetch.Response, pos *fetchPositions, epoch uint64) fetchOutcome {
+func (r *GroupReader) handle(ctx context.Context, c *kafka.Client, dec *recordDecoder, resp *fetchAnswer, pos *fetchPositions, epoch uint64) fetchOutcome {
 	var out fetchOutcome
 	for ti := range resp.Topics {
 		t := &resp.Topics[ti]
@@ -488,7 +500,7 @@ func (r *GroupReader) handle(ctx context.Context, c *kafka.Client, resp *fetch.R
 				continue
 			}
 			from := pos.get(k)
-			msgs, next, err := decodePartition(k.topic, p, from)
+			msgs, next, err := dec.decodeRecords(k.topic, k.partition, p.HighWatermark, p.Records, from)
 			if err != nil && len(msgs) == 0 {
 				out.partErr = fmt.Errorf("decoding %s/%d at %d: %w", k.topic, k.partition, from, err)
 			}
@@ -548,91 +560,6 @@ func actionFor(code kafka.Error) fetchAction {
 		return actionRegroup
 	default:
 		return actionBackoff
-	}
-}
-
-// decodePartition returns p's records at or after offset from, in offset order,
-// and the offset to fetch next. Batches may start before from (the broker
-// returns whole batches); those records are skipped. Control batches
-// (transaction markers) are skipped but moved past, so a partition ending in
-// one does not refetch it forever. A decoding error after some records returns
-// those records and no error; they are delivered and the rest is refetched.
-func decodePartition(topic string, p *fetch.ResponsePartition, from int64) ([]kafka.Message, int64, error) {
-	next := from
-	rr := p.RecordSet.Records
-	if rr == nil {
-		return nil, next, nil
-	}
-	batches := []protocol.RecordReader{rr}
-	if s, ok := rr.(*protocol.RecordStream); ok {
-		batches = s.Records
-	}
-	var msgs []kafka.Message
-	for _, b := range batches {
-		_, control := b.(*protocol.ControlBatch)
-		for {
-			rec, err := b.ReadRecord()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				if len(msgs) > 0 {
-					return msgs, next, nil
-				}
-				return nil, next, err
-			}
-			if rec.Offset < next || control {
-				if rec.Offset >= next {
-					next = rec.Offset + 1
-				}
-				closeRecord(rec)
-				continue
-			}
-			m, err := recordMessage(topic, int(p.Partition), p.HighWatermark, rec)
-			if err != nil {
-				if len(msgs) > 0 {
-					return msgs, next, nil
-				}
-				return nil, next, err
-			}
-			msgs = append(msgs, m)
-			next = rec.Offset + 1
-		}
-	}
-	return msgs, next, nil
-}
-
-// recordMessage copies rec into a kafka.Message that owns its bytes (the record's
-// buffers belong to the response and its header slice may be reused).
-func recordMessage(topic string, partition int, hwm int64, rec *protocol.Record) (kafka.Message, error) {
-	defer closeRecord(rec)
-	key, err := protocol.ReadAll(rec.Key)
-	if err != nil {
-		return kafka.Message{}, fmt.Errorf("reading key at %d: %w", rec.Offset, err)
-	}
-	val, err := protocol.ReadAll(rec.Value)
-	if err != nil {
-		return kafka.Message{}, fmt.Errorf("reading value at %d: %w", rec.Offset, err)
-	}
-	var headers []kafka.Header
-	if len(rec.Headers) > 0 {
-		headers = make([]kafka.Header, len(rec.Headers))
-		for i, h := range rec.Headers {
-			headers[i] = kafka.Header{Key: h.Key, Value: append([]byte(nil), h.Value...)}
-		}
-	}
-	return kafka.Message{
-		Topic: topic, Partition: partition, Offset: rec.Offset, HighWaterMark: hwm,
-		Key: key, Value: val, Headers: headers, Time: rec.Time,
-	}, nil
-}
-
-func closeRecord(rec *protocol.Record) {
-	if rec.Key != nil {
-		_ = rec.Key.Close()
-	}
-	if rec.Value != nil {
-		_ = rec.Value.Close()
 	}
 }
 

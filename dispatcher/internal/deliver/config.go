@@ -48,10 +48,12 @@ const (
 	DefaultTierFetchMaxWait = 5 * time.Second
 )
 
-// fetchMaxBytes bounds one fetch response of every reader: kafka-go
-// decompresses a whole response at once, and with 4 MiB responses of canonical
-// events a dispatcher draining a backlog peaked at 205 MiB RSS (123 MiB with
-// 1 MiB, `make bench` max step); deliveries, not fetches, bound its speed.
+// fetchMaxBytes bounds one fetch response of every reader, and with it what a
+// reader holds (about this much per leader broker plus its queued records):
+// deliveries, not fetches, bound a dispatcher's speed, so a small answer costs
+// nothing. (Before the GroupReader read answers itself, kafka-go's decoding
+// held 64 KiB pages per record batch: 4 MiB answers peaked at 205 MiB RSS in
+// `make bench`'s max step, 1 MiB at 123 MiB.)
 const fetchMaxBytes = 1 << 20
 
 // readerOptions are the GroupReader options of the canonical reader (tier

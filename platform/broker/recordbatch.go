@@ -1,0 +1,217 @@
+package broker
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// batchHeaderSize is a v2 record batch's header: base offset (8), batch length
+// (4), partition leader epoch (4), magic (1), crc (4), attributes (2), last
+// offset delta (4), base timestamp (8), max timestamp (8), producer id (8),
+// producer epoch (2), base sequence (4), record count (4).
+const batchHeaderSize = 61
+
+const (
+	attrCompression   = 0x07
+	attrLogAppendTime = 0x08
+	attrControl       = 0x20
+)
+
+// recordDecoder decodes the record batches of fetch answers. It keeps a
+// decompression buffer and the header keys it has seen, so a steady stream of
+// batches allocates only what the messages keep.
+type recordDecoder struct {
+	inflated   bytes.Buffer
+	headerKeys map[string]string
+}
+
+// decodeRecords returns the records of one partition's record batches (data,
+// as a fetch answer carries them) at or after offset from, in offset order,
+// and the offset to fetch next. Batches may start before from (the broker
+// returns whole batches); those records are skipped. Control batches
+// (transaction markers) are skipped but moved past, so a partition ending in
+// one does not refetch it forever. A truncated last batch (the answer's size
+// limit cut it) is left for the next fetch. A broken batch after some records
+// returns those records and no error; they are delivered and the rest is
+// fetched again.
+//
+// Each batch's records are copied once, into one allocation the batch's
+// messages share (keys, values, header values), so nothing of data is kept.
+func (d *recordDecoder) decodeRecords(topic string, partition int, hwm int64, data []byte, from int64) ([]kafka.Message, int64, error) {
+	next := from
+	var msgs []kafka.Message
+	for len(data) > 0 {
+		if len(data) < 12 {
+			break // truncated
+		}
+		baseOffset := int64(binary.BigEndian.Uint64(data))
+		length := int(int32(binary.BigEndian.Uint32(data[8:])))
+		if length < batchHeaderSize-12 {
+			return partial(msgs, next, fmt.Errorf("record batch at %d: length %d", baseOffset, length))
+		}
+		if len(data)-12 < length {
+			break // truncated
+		}
+		batch := data[:12+length]
+		data = data[12+length:]
+		out, after, err := d.decodeBatch(topic, partition, hwm, baseOffset, batch, next, msgs)
+		if err != nil {
+			return partial(msgs, next, err)
+		}
+		msgs, next = out, max(next, after)
+	}
+	return msgs, next, nil
+}
+
+// partial is decodeRecords' answer to a broken batch: the records before it
+// without error, else the error.
+func partial(msgs []kafka.Message, next int64, err error) ([]kafka.Message, int64, error) {
+	if len(msgs) > 0 {
+		return msgs, next, nil
+	}
+	return nil, next, err
+}
+
+// decodeBatch appends to msgs the records of one v2 batch at or after from, in
+// increasing offset order, and returns the offset after the batch.
+func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset int64, b []byte, from int64, msgs []kafka.Message) ([]kafka.Message, int64, error) {
+	if magic := b[16]; magic != 2 {
+		return msgs, 0, fmt.Errorf("record batch at %d: magic %d (only v2 is read)", baseOffset, magic)
+	}
+	if crc := binary.BigEndian.Uint32(b[17:]); crc32.Checksum(b[21:], castagnoli) != crc {
+		return msgs, 0, fmt.Errorf("record batch at %d: crc mismatch", baseOffset)
+	}
+	attrs := binary.BigEndian.Uint16(b[21:])
+	after := baseOffset + int64(int32(binary.BigEndian.Uint32(b[23:]))) + 1
+	if attrs&attrControl != 0 || after <= from {
+		return msgs, after, nil
+	}
+	baseTime := int64(binary.BigEndian.Uint64(b[27:]))
+	maxTime := int64(binary.BigEndian.Uint64(b[35:]))
+	count := int(int32(binary.BigEndian.Uint32(b[57:])))
+	body := b[batchHeaderSize:]
+	if c := compress.Compression(attrs & attrCompression); c != compress.None {
+		codec := c.Codec()
+		if codec == nil {
+			return msgs, 0, fmt.Errorf("record batch at %d: unknown compression %d", baseOffset, c)
+		}
+		zr := codec.NewReader(bytes.NewReader(body))
+		d.inflated.Reset()
+		_, err := d.inflated.ReadFrom(zr)
+		_ = zr.Close()
+		if err != nil {
+			return msgs, 0, fmt.Errorf("record batch at %d: decompressing: %w", baseOffset, err)
+		}
+		body = d.inflated.Bytes()
+	}
+	if count < 0 || count > len(body) {
+		return msgs, 0, fmt.Errorf("record batch at %d: %d records in %d bytes", baseOffset, count, len(body))
+	}
+	// One allocation for everything the batch's messages keep.
+	own := make([]byte, len(body))
+	copy(own, body)
+	r := varReader{b: own}
+	for range count {
+		r.varint() // record length
+		r.skip(1)  // attributes
+		ts := baseTime + r.varint()
+		off := baseOffset + r.varint()
+		key := r.nullableBytes()
+		val := r.nullableBytes()
+		var headers []kafka.Header
+		if n := int(r.varint()); n > 0 && n <= len(r.b) {
+			headers = make([]kafka.Header, n)
+			for i := range headers {
+				headers[i] = kafka.Header{Key: d.headerKey(r.nullableBytes()), Value: r.nullableBytes()}
+			}
+		} else if n != 0 {
+			r.err = io.ErrUnexpectedEOF
+		}
+		if r.err != nil {
+			return msgs, 0, fmt.Errorf("record batch at %d: %w", baseOffset, r.err)
+		}
+		if off < from {
+			continue // before the fetch offset, or out of order
+		}
+		from = off + 1
+		if attrs&attrLogAppendTime != 0 {
+			ts = maxTime
+		}
+		msgs = append(msgs, kafka.Message{
+			Topic: topic, Partition: partition, Offset: off, HighWaterMark: hwm,
+			Key: key, Value: val, Headers: headers, Time: time.UnixMilli(ts),
+		})
+	}
+	return msgs, max(after, from), nil
+}
+
+// headerKey returns b as a string, the same string for every record with that
+// header (a bounded cache: record headers are a handful of fixed names).
+func (d *recordDecoder) headerKey(b []byte) string {
+	if s, ok := d.headerKeys[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if d.headerKeys == nil {
+		d.headerKeys = map[string]string{}
+	}
+	if len(d.headerKeys) < 256 {
+		d.headerKeys[s] = s
+	}
+	return s
+}
+
+var errVarint = errors.New("bad varint")
+
+// varReader reads a record's zig-zag varints and length-prefixed fields.
+type varReader struct {
+	b   []byte
+	err error
+}
+
+func (r *varReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errVarint
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *varReader) skip(n int) {
+	if r.err == nil && n > len(r.b) {
+		r.err = io.ErrUnexpectedEOF
+	}
+	if r.err == nil {
+		r.b = r.b[n:]
+	}
+}
+
+// nullableBytes reads a varint length and that many bytes; -1 is nil.
+func (r *varReader) nullableBytes() []byte {
+	n := r.varint()
+	if r.err != nil || n < 0 {
+		return nil
+	}
+	if n > int64(len(r.b)) {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
