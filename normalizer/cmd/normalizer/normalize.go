@@ -29,12 +29,15 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("normalize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	provider := fs.String("provider", "", "provider route name: "+strings.Join(adapter.Providers(), ", "))
-	receivedAt := fs.String("received-at", "", "gateway receive time of the first body, RFC 3339 (default: now); each next body 1 s later")
+	receivedAt := fs.String("received-at", "", "gateway receive time of the first body, RFC 3339 (default: now)")
+	interval := fs.Duration("interval", time.Second, "receive time between one body and the next")
+	window := fs.Duration("redelivery-window", defaultRedeliveryWindow,
+		"the same bytes of an event without provider time or id received less than this after they were emitted are a re-delivery (NORMALIZER_REDELIVERY_WINDOW)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *provider == "" {
-		fmt.Fprintln(stderr, "usage: normalizer normalize --provider NAME [--received-at RFC3339] [FILE...]   (stdin: one JSON body or NDJSON)")
+		fmt.Fprintln(stderr, "usage: normalizer normalize --provider NAME [--received-at RFC3339] [--interval 1s] [--redelivery-window 10m] [FILE...]   (stdin: one JSON body or NDJSON)")
 		return 2
 	}
 	received := time.Now().UTC()
@@ -51,10 +54,10 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	r := newReplay(stdout, stderr)
+	r := newReplay(stdout, stderr, *window)
 	code := 0
 	for i, body := range bodies {
-		rec := adapter.RawRecord{Provider: *provider, Body: body, ReceivedAt: received.Add(time.Duration(i) * time.Second),
+		rec := adapter.RawRecord{Provider: *provider, Body: body, ReceivedAt: received.Add(time.Duration(i) * *interval),
 			Topic: "dry-run", Offset: int64(i)}
 		outs, err := adapter.Normalize(rec)
 		if err != nil {

@@ -58,9 +58,13 @@ func TestNormalize(t *testing.T) {
 }
 
 // TestNormalize_sequence replays Komerce NDJSON on stdin with the service's
-// identity and state rules: the re-delivered Dikirim is dropped as a duplicate,
-// the Dikirim after Gagal Kirim is a new event, the late Dijemput does not move
-// the shipment back, and the final state is printed on stderr.
+// identity and state rules. Bodies an hour apart: the re-delivered Dikirim is
+// dropped as a duplicate, the Dikirim after Gagal Kirim is a new event, the
+// late Dijemput does not move the shipment back. Bodies a second apart (the
+// default): both repeated Dikirim are inside the re-delivery window and
+// dropped, as the consumer drops them
+// (consume's TestIntegrationConsumer_komerceRetryAfterAnotherStatusIsARedelivery).
+// The final state is printed on stderr.
 func TestNormalize_sequence(t *testing.T) {
 	in := strings.Join([]string{
 		`{"order_no":"K1","cnote":"C1","status":"Dikirim"}`,
@@ -70,21 +74,37 @@ func TestNormalize_sequence(t *testing.T) {
 		`{"order_no":"K1","cnote":"C1","status":"Dijemput"}`,
 		`{"order_no":"K1","cnote":"C1","status":"Selesai"}`,
 	}, "\n")
-	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"normalize", "--provider", "komerce", "--received-at", "2026-01-02T03:04:05Z"},
-		strings.NewReader(in), &stdout, &stderr)
-	require.Equal(t, 0, code, stderr.String())
-	evs := decodeEvents(t, stdout.String())
-	var got []string
-	ids := map[string]bool{}
-	for _, ev := range evs {
-		got = append(got, fmt.Sprintf("%s/%v", ev.Data.Status, ev.Data.Advances))
-		ids[ev.ID] = true
+	tests := map[string]struct {
+		interval    string
+		want        []string
+		duplicates  int
+		redelivered int
+	}{
+		"an hour apart": {interval: "1h", duplicates: 1,
+			want: []string{"in_transit/true", "delivery_failed/true", "in_transit/false", "picked_up/false", "delivered/true"}},
+		"a second apart": {interval: "1s", redelivered: 2,
+			want: []string{"in_transit/true", "delivery_failed/true", "picked_up/false", "delivered/true"}},
 	}
-	assert.Equal(t, []string{"in_transit/true", "delivery_failed/true", "in_transit/false", "picked_up/false", "delivered/true"}, got)
-	assert.Len(t, ids, 5)
-	assert.Equal(t, 1, strings.Count(stderr.String(), "duplicate of an event already emitted"), stderr.String())
-	assert.Contains(t, stderr.String(), "final komerce:K1: delivered (delivered.to_recipient) terminal=true")
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), []string{"normalize", "--provider", "komerce", "--received-at", "2026-01-02T03:04:05Z",
+				"--interval", tc.interval}, strings.NewReader(in), &stdout, &stderr)
+			require.Equal(t, 0, code, stderr.String())
+			evs := decodeEvents(t, stdout.String())
+			var got []string
+			ids := map[string]bool{}
+			for _, ev := range evs {
+				got = append(got, fmt.Sprintf("%s/%v", ev.Data.Status, ev.Data.Advances))
+				ids[ev.ID] = true
+			}
+			assert.Equal(t, tc.want, got)
+			assert.Len(t, ids, len(tc.want))
+			assert.Equal(t, tc.duplicates, strings.Count(stderr.String(), "duplicate of an event already emitted"), stderr.String())
+			assert.Equal(t, tc.redelivered, strings.Count(stderr.String(), "a re-delivery, dropped"), stderr.String())
+			assert.Contains(t, stderr.String(), "final komerce:K1: delivered (delivered.to_recipient) terminal=true")
+		})
+	}
 }
 
 // TestNormalize_filesInOrder is issue 11's KiriminAja sequence as three files:

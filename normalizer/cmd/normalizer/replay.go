@@ -12,20 +12,28 @@ import (
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
 
-// replay is the dry run's in-memory pipeline state: the shipments' states and
-// the ids emitted so far. It decides identity, duplicates and advances per
-// event exactly as the consumer does for events in raw order (consume.decide),
-// without Redis.
+// defaultRedeliveryWindow is the service's default NORMALIZER_REDELIVERY_WINDOW.
+const defaultRedeliveryWindow = 10 * time.Minute
+
+// replay is the dry run's in-memory pipeline state: the shipments' states, the
+// ids emitted so far and when each repeatable event's bytes were last emitted.
+// It decides identity, duplicates and advances per event exactly as the
+// consumer does for events in raw order (consume.decide), without Redis.
 type replay struct {
 	states  map[string]*state.Shipment
 	emitted map[string]bool
-	enc     *json.Encoder
-	log     io.Writer
-	n       int
+	// window and lastAt: a repeatable event whose unqualified id was emitted
+	// less than window earlier (receive times) is a re-delivery.
+	window time.Duration
+	lastAt map[string]time.Time
+	enc    *json.Encoder
+	log    io.Writer
+	n      int
 }
 
-func newReplay(stdout, stderr io.Writer) *replay {
-	return &replay{states: map[string]*state.Shipment{}, emitted: map[string]bool{}, enc: json.NewEncoder(stdout), log: stderr}
+func newReplay(stdout, stderr io.Writer, window time.Duration) *replay {
+	return &replay{states: map[string]*state.Shipment{}, emitted: map[string]bool{}, window: window,
+		lastAt: map[string]time.Time{}, enc: json.NewEncoder(stdout), log: stderr}
 }
 
 // apply replays the outputs of one body; dead reports whether a part of it
@@ -41,6 +49,16 @@ func (r *replay) apply(name string, outs []adapter.Output) (dead bool, err error
 		ev := &o.Event
 		cur := r.states[ev.Subject]
 		if o.Repeatable {
+			at := ev.Data.ReceivedAt
+			if last, ok := r.lastAt[ev.ID]; ok && !at.Before(last) && at.Sub(last) <= r.window {
+				r.n++
+				fmt.Fprintf(r.log, "#%d %s: %s %s: the same bytes were emitted %s earlier (redelivery window %s): a re-delivery, dropped\n",
+					r.n, name, ev.Subject, ev.Data.Status, at.Sub(last), r.window)
+				continue
+			}
+			if at.After(r.lastAt[ev.ID]) {
+				r.lastAt[ev.ID] = at
+			}
 			var epoch int
 			cur, epoch = state.Arrive(cur, ev.Data.Status)
 			ev.ID = shipment.EventID(state.QualifiedKey(o.DedupKey, epoch))
