@@ -13,10 +13,11 @@ import (
 )
 
 // lookupCmd prints a lookup API answer: `lookup shipment PROVIDER ID` or `lookup
-// webhook REQUEST_ID [--raw] [--dispatch]`. The API is the normalizer's ops
-// listener: NORMALIZER_LOOKUP_URL (default http://127.0.0.1:9094, the service's
-// default ops address), with NORMALIZER_LOOKUP_TOKEN as bearer token. Exit codes:
-// 0 found, 3 not found, 1 failed, 2 bad usage.
+// webhook REQUEST_ID [--raw] [--dispatch]`, the flags anywhere after the kind.
+// The API is the normalizer's ops listener: NORMALIZER_LOOKUP_URL (default
+// http://127.0.0.1:9094, the service's default ops address), with
+// NORMALIZER_LOOKUP_TOKEN as bearer token. Exit codes: 0 found, 3 not found, 1
+// failed, 2 bad usage.
 func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const usage = "usage: normalizer lookup shipment PROVIDER SHIPMENT_ID | normalizer lookup webhook REQUEST_ID [--raw] [--dispatch]"
 	if len(args) == 0 {
@@ -28,7 +29,8 @@ func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	raw := fs.Bool("raw", false, "include the raw webhook body (may hold personal data)")
 	dispatch := fs.Bool("dispatch", false, "include dispatch outcomes (scans the dispatcher's retry and DLQ topics, bounded)")
-	if err := fs.Parse(args); err != nil {
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
 		return 2
 	}
 	base := os.Getenv("NORMALIZER_LOOKUP_URL")
@@ -39,12 +41,11 @@ func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var (
 		code int
 		body []byte
-		err  error
 	)
 	switch {
-	case kind == "shipment" && fs.NArg() == 2:
-		code, body, err = c.Shipment(ctx, fs.Arg(0), fs.Arg(1))
-	case kind == "webhook" && fs.NArg() == 1:
+	case kind == "shipment" && len(ids) == 2 && !*raw && !*dispatch:
+		code, body, err = c.Shipment(ctx, ids[0], ids[1])
+	case kind == "webhook" && len(ids) == 1:
 		var inc []string
 		if *raw {
 			inc = append(inc, "raw")
@@ -52,7 +53,7 @@ func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if *dispatch {
 			inc = append(inc, "dispatch")
 		}
-		code, body, err = c.Webhook(ctx, fs.Arg(0), inc...)
+		code, body, err = c.Webhook(ctx, ids[0], inc...)
 	default:
 		fmt.Fprintln(stderr, usage)
 		return 2
@@ -73,5 +74,27 @@ func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 3
 	default:
 		return 1
+	}
+}
+
+// parseInterspersed parses args with fs and returns the positional arguments in
+// order, accepting the flags before, between and after them (fs.Parse alone stops
+// at the first positional argument, so "webhook REQ --raw" would leave --raw
+// unparsed). "--" ends the flags: what follows is positional even when it starts
+// with "-". It assumes fs has only boolean flags, so a "--" is never a flag's value.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
 }

@@ -41,12 +41,12 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	line := func(n repair.RedriveCounts) string {
+	line := func(n repair.RedriveCounts) (repair.Position, string) {
 		verb := "redriven"
 		if *dry {
 			verb = "would_redrive"
 		}
-		return fields("read", n.Read, "selected", n.Selected, verb, max(n.Redriven, n.NowMapped*boolInt(*dry)),
+		return n.Scan, fields("read", n.Read, "selected", n.Selected, verb, max(n.Redriven, n.NowMapped*boolInt(*dry)),
 			"now_mapped", n.NowMapped, "still_dead", n.StillDead, "already_redriven", n.Done, "skipped_redriven", n.SkippedRedriven)
 	}
 	return runShown(ctx, env, stderr, repair.CommandRedrive, *dry, line, &r.Progress, r.Run, "redrive stopped:")

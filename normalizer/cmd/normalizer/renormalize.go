@@ -50,12 +50,12 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	line := func(n repair.RenormalizeCounts) string {
+	line := func(n repair.RenormalizeCounts) (repair.Position, string) {
 		verb := "corrected"
 		if *dry {
 			verb = "would_correct"
 		}
-		return fields("read", n.Read, "unchanged", n.Unchanged, verb, n.Corrected, "no_index", n.NoIndex,
+		return n.Scan, fields("read", n.Read, "unchanged", n.Unchanged, verb, n.Corrected, "no_index", n.NoIndex,
 			"dead", n.Dead, "unmatched", n.Unmatched, "already_corrected", n.AlreadyCorrected, "other_provider", n.Skipped)
 	}
 	return runShown(ctx, env, stderr, repair.CommandRenormalize, *dry, line, &r.Progress, r.Run,

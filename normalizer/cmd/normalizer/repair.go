@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,8 +65,9 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 36h", s)
 }
 
-// progress renders counts on one line: rewritten in place on a terminal, one line
-// per second otherwise (logs, CI).
+// progress shows a run's position and counts on one line: on a terminal a bar
+// rewritten in place, otherwise (logs, CI) one plain line per second without the
+// bar characters.
 type progress struct {
 	w    io.Writer
 	tty  bool
@@ -82,7 +84,8 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-func (p *progress) show(line string, final bool) {
+func (p *progress) show(pos repair.Position, counts string, final bool) {
+	line := position(pos, p.tty) + "  " + counts
 	switch {
 	case p.tty:
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
@@ -93,6 +96,38 @@ func (p *progress) show(line string, final bool) {
 		p.last = time.Now()
 		fmt.Fprintln(p.w, line)
 	}
+}
+
+// barWidth is the cells of the progress bar.
+const barWidth = 20
+
+// position renders a run's position as a percentage and done/total, after a
+// bar when bar is set: "[=========>          ] 45% 4,500/10,000". Done is clamped to Total; a
+// run with nothing to read (Total 0) is complete.
+func position(pos repair.Position, bar bool) string {
+	done, total := min(pos.Done, pos.Total), pos.Total
+	pct, cells := 100, barWidth
+	if total > 0 {
+		pct, cells = int(done*100/total), int(done*barWidth/total)
+	}
+	s := fmt.Sprintf("%d%% %s/%s", pct, thousands(done), thousands(total))
+	if !bar {
+		return s
+	}
+	b := strings.Repeat("=", cells)
+	if cells < barWidth {
+		b += ">" + strings.Repeat(" ", barWidth-cells-1)
+	}
+	return "[" + b + "] " + s
+}
+
+// thousands formats n with comma thousands separators: 4500 -> "4,500".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func fields(kv ...any) string {
@@ -130,21 +165,29 @@ func startRepair(ctx context.Context, stderr io.Writer) (context.Context, *repai
 	return ctx, env, func() { stop(); env.close() }, true
 }
 
-// runShown runs a repair command with its counts on a progress line and, unless
-// dry, published to Redis for the service's normalizer_repair_* metrics.
-// Exit codes: 0 done, 1 stopped with an error (printed after stopped).
+// runShown runs a repair command with its position and counts (line) on a
+// progress line and, unless dry, published to Redis for the service's
+// normalizer_repair_* metrics. The last publish, running=false, is made also
+// when a signal cancelled ctx: otherwise the run would stay "running" in Redis
+// and RepairRunStalled would fire. Exit codes: 0 done, 1 stopped with an error
+// (printed after stopped).
 func runShown[C interface{ Map() map[string]int }](ctx context.Context, env *repairEnv, stderr io.Writer, command string,
-	dry bool, line func(C) string, progress *func(C), run func(context.Context) (C, error), stopped string) int {
+	dry bool, line func(C) (repair.Position, string), progress *func(C), run func(context.Context) (C, error), stopped string) int {
 	p := newProgress(stderr)
-	publish := func(n C, running bool) {
+	publish := func(ctx context.Context, n C, running bool) {
 		if !dry {
 			repair.PublishProgress(ctx, env.rdb, env.cfg.RedisPrefix, command, n.Map(), running)
 		}
 	}
-	*progress = func(n C) { p.show(line(n), false); publish(n, true) }
+	*progress = func(n C) {
+		pos, counts := line(n)
+		p.show(pos, counts, false)
+		publish(ctx, n, true)
+	}
 	n, err := run(ctx)
-	p.show(line(n), true)
-	publish(n, false)
+	pos, counts := line(n)
+	p.show(pos, counts, true)
+	publish(context.WithoutCancel(ctx), n, false)
 	if err != nil {
 		fmt.Fprintln(stderr, stopped, err)
 		return 1

@@ -31,6 +31,24 @@ type States interface {
 	PutIn(ctx context.Context, pipe redis.Pipeliner, states map[string]*state.Shipment) error
 }
 
+// Position is how far a run is through the offsets it set out to read. Total is
+// fixed when the run starts: per partition, from its first offset (the --since
+// offset, or a resumed checkpoint) to the end offset taken then, summed. Done
+// grows as batches are handled and reaches Total when the run completes. Both
+// count offsets, not records: transaction markers and compacted gaps take offsets,
+// so Read can end below Total.
+type Position struct{ Done, Total int64 }
+
+// span is the offsets [from[p], to[p]) summed over parts; a partition whose start
+// is at or past its end (a checkpoint beyond --until) adds none.
+func span(parts []int, from, to map[int]int64) int64 {
+	var n int64
+	for _, p := range parts {
+		n += max(0, to[p]-from[p])
+	}
+	return n
+}
+
 // normalizeSafe runs fn, turning a panic into a permanent error.
 func normalizeSafe(fn NormalizeFunc, rec adapter.RawRecord) (outs []adapter.Output, err error) {
 	defer func() {

@@ -54,6 +54,8 @@ type RedriveCounts struct {
 	NowMapped, StillDead int
 	// Redriven were produced back to the raw topic (0 in a dry run).
 	Redriven int
+	// Scan is how far the run is through the DLQ's offsets.
+	Scan Position
 }
 
 // Redriver runs one redrive.
@@ -110,6 +112,11 @@ func (r *Redriver) Run(ctx context.Context) (RedriveCounts, error) {
 	if err != nil {
 		return n, err
 	}
+	to := make(map[int]int64, len(bounds))
+	for p, b := range bounds {
+		to[p] = b.End
+	}
+	n.Scan.Total = span(parts, from, to)
 	keep := func(m kafka.Message) bool {
 		if !r.cfg.Until.IsZero() && !m.Time.Before(r.cfg.Until) {
 			return false // timestamps grow within a partition (LogAppendTime or producer time)
@@ -118,9 +125,13 @@ func (r *Redriver) Run(ctx context.Context) (RedriveCounts, error) {
 		return true
 	}
 	for _, p := range parts {
-		err := r.scan.RangeBatches(ctx, r.cfg.DLQTopic, p, from[p], bounds[p].End, r.cfg.BatchSize, keep,
+		base := n.Scan.Done
+		err := r.scan.RangeBatches(ctx, r.cfg.DLQTopic, p, from[p], to[p], r.cfg.BatchSize, keep,
 			func(batch []kafka.Message) error {
 				err := r.batch(ctx, batch, &n)
+				if err == nil {
+					n.Scan.Done = base + batch[len(batch)-1].Offset + 1 - from[p]
+				}
 				if r.Progress != nil {
 					r.Progress(n)
 				}
@@ -129,6 +140,8 @@ func (r *Redriver) Run(ctx context.Context) (RedriveCounts, error) {
 		if err != nil {
 			return n, err
 		}
+		// The partition's whole span is done, also when --until ended it early.
+		n.Scan.Done = base + max(0, to[p]-from[p])
 	}
 	return n, nil
 }

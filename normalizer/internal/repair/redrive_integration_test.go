@@ -71,24 +71,26 @@ func TestIntegrationRedrive_afterFixEachEventOnceAlsoWhenKilled(t *testing.T) {
 	// The fix is deployed: the live normalizer and the redrive map "lost" now.
 	e.live(t, after.normalize)
 	cfg := repair.RedriveConfig{DLQTopic: e.dlq, RawTopic: e.raw, Reason: "unsupported_payload", BatchSize: 5}
+	all20 := repair.Position{Done: 20, Total: 20} // a complete run over the 20 dead letters
 
 	dry, err := repair.NewRedriver(repair.RedriveConfig{DLQTopic: e.dlq, RawTopic: e.raw, DryRun: true}, e.k.Brokers, nil, e.r.Client, e.r.Prefix, after.normalize)
 	require.NoError(t, err)
 	n, err := dry.Run(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, repair.RedriveCounts{Read: 20, Selected: 20, NowMapped: 20}, n, "dry run")
+	assert.Equal(t, repair.RedriveCounts{Read: 20, Selected: 20, NowMapped: 20, Scan: all20}, n, "dry run")
 
 	stale, err := repair.NewRedriver(cfg, e.k.Brokers, e.writer(t), e.r.Client, e.r.Prefix, before.normalize)
 	require.NoError(t, err)
 	n, err = stale.Run(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, repair.RedriveCounts{Read: 20, Selected: 20, StillDead: 20}, n, "with the old adapter nothing maps, nothing is sent")
+	assert.Equal(t, repair.RedriveCounts{Read: 20, Selected: 20, StillDead: 20, Scan: all20}, n, "with the old adapter nothing maps, nothing is sent")
 
 	killed, err := repair.NewRedriver(cfg, e.k.Brokers, &killAfter{w: e.writer(t), calls: 2}, e.r.Client, e.r.Prefix, after.normalize)
 	require.NoError(t, err)
 	n, err = killed.Run(t.Context())
 	require.ErrorIs(t, err, errKilled)
 	assert.Equal(t, 5, n.Redriven, "the first batch was recorded; the second was sent but not recorded")
+	assert.Equal(t, repair.Position{Done: 5, Total: 20}, n.Scan, "the position stops after the last batch handled")
 
 	again, err := repair.NewRedriver(cfg, e.k.Brokers, e.writer(t), e.r.Client, e.r.Prefix, after.normalize)
 	require.NoError(t, err)
@@ -115,7 +117,7 @@ func TestIntegrationRedrive_afterFixEachEventOnceAlsoWhenKilled(t *testing.T) {
 
 	n, err = again.Run(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, repair.RedriveCounts{Read: 20, Selected: 20, Done: 20}, n, "a second run sends nothing")
+	assert.Equal(t, repair.RedriveCounts{Read: 20, Selected: 20, Done: 20, Scan: all20}, n, "a second run sends nothing")
 
 	// The raw copies are byte-exact with redriven_from and no dlq_* headers, and
 	// the lookup index shows the history of a redriven webhook.

@@ -48,6 +48,9 @@ type RenormalizeCounts struct {
 	Unchanged, Corrected, Unmatched int
 	// AlreadyCorrected were emitted by an earlier, interrupted run of the range.
 	AlreadyCorrected int
+	// Scan is how far the run is through the range's offsets (from the
+	// checkpoint, when it resumes).
+	Scan Position
 }
 
 // Renormalizer runs one renormalize.
@@ -157,9 +160,14 @@ func (r *Renormalizer) Run(ctx context.Context) (RenormalizeCounts, error) {
 			}
 		}
 	}
+	n.Scan.Total = span(parts, from, to)
 	for _, p := range parts {
+		base := n.Scan.Done
 		err := r.scan.RangeBatches(ctx, topic, p, from[p], to[p], r.cfg.BatchSize, nil, func(batch []kafka.Message) error {
 			err := r.batch(ctx, p, batch, &n)
+			if err == nil {
+				n.Scan.Done = base + batch[len(batch)-1].Offset + 1 - from[p]
+			}
 			if r.Progress != nil {
 				r.Progress(n)
 			}
@@ -168,6 +176,7 @@ func (r *Renormalizer) Run(ctx context.Context) (RenormalizeCounts, error) {
 		if err != nil {
 			return n, err
 		}
+		n.Scan.Done = base + max(0, to[p]-from[p])
 	}
 	return n, nil
 }

@@ -82,13 +82,14 @@ func TestIntegrationRenormalize_emitsOnlyTheCorrections(t *testing.T) {
 		return r
 	}
 
+	all30 := repair.Position{Done: 30, Total: 30} // a complete run over the 30 raw records
 	n, err := newRun(nil, true, v1).Run(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, repair.RenormalizeCounts{Read: 30, Unchanged: 30}, n, "the same adapter changes nothing")
+	assert.Equal(t, repair.RenormalizeCounts{Read: 30, Unchanged: 30, Scan: all30}, n, "the same adapter changes nothing")
 
 	n, err = newRun(nil, true, v2).Run(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, repair.RenormalizeCounts{Read: 30, Unchanged: 25, Corrected: 5}, n, "dry run")
+	assert.Equal(t, repair.RenormalizeCounts{Read: 30, Unchanged: 25, Corrected: 5, Scan: all30}, n, "dry run")
 
 	// Corrections spread over at least two batches of 4 records (at most 4 are
 	// "lost" in one), so the second produce comes and fails.
@@ -97,6 +98,7 @@ func TestIntegrationRenormalize_emitsOnlyTheCorrections(t *testing.T) {
 	n, err = newRun(e.writer(t), false, v2).Run(t.Context())
 	require.NoError(t, err)
 	assert.Less(t, n.Read, 30, "the resumed run starts at the checkpoint")
+	assert.Equal(t, repair.Position{Done: int64(n.Read), Total: int64(n.Read)}, n.Scan, "its total is what is left after the checkpoint")
 	assert.Less(t, n.Corrected, 5, "what the first run emitted is not emitted again")
 	assert.Positive(t, n.Corrected)
 
@@ -124,7 +126,7 @@ func TestIntegrationRenormalize_emitsOnlyTheCorrections(t *testing.T) {
 	require.NoError(t, e.r.Client.Del(t.Context(), newRun(nil, true, v2).CheckpointKey()).Err())
 	n, err = newRun(e.writer(t), false, v2).Run(t.Context())
 	require.NoError(t, err)
-	assert.Equal(t, repair.RenormalizeCounts{Read: 30, Unchanged: 30}, n)
+	assert.Equal(t, repair.RenormalizeCounts{Read: 30, Unchanged: 30, Scan: all30}, n)
 	assert.Len(t, e.events(t, 35), 35)
 
 	// The index shows the correction beside the event it replaces.
