@@ -21,6 +21,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // producer epoch (2), base sequence (4), record count (4).
 const batchHeaderSize = 61
 
+// maxInflatedBatch bounds what one compressed record batch may decompress to:
+// far above any batch a broker accepts (message.max.bytes, 1 MiB by default),
+// and a bound on what a corrupt or hostile answer can make a reader allocate.
+const maxInflatedBatch = 64 << 20
+
 const (
 	attrCompression   = 0x07
 	attrLogAppendTime = 0x08
@@ -106,9 +111,15 @@ func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset
 			return msgs, 0, fmt.Errorf("record batch at %d: unknown compression %d", baseOffset, c)
 		}
 		zr := codec.NewReader(bytes.NewReader(body))
+		if d.inflated.Cap() > 4<<20 {
+			d.inflated = bytes.Buffer{} // do not keep an unusually large batch's buffer
+		}
 		d.inflated.Reset()
-		_, err := d.inflated.ReadFrom(zr)
+		_, err := d.inflated.ReadFrom(io.LimitReader(zr, maxInflatedBatch+1))
 		_ = zr.Close()
+		if err == nil && d.inflated.Len() > maxInflatedBatch {
+			err = fmt.Errorf("more than %d bytes", maxInflatedBatch)
+		}
 		if err != nil {
 			return msgs, 0, fmt.Errorf("record batch at %d: decompressing: %w", baseOffset, err)
 		}
