@@ -42,7 +42,7 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 	}, cfg.Kafka.Brokers, repair.RenormalizeDeps{
 		Producer: env.writer, Redis: env.rdb, Prefix: cfg.RedisPrefix, Normalize: normalize,
 		Store:  lookup.NewStore(env.rdb, cfg.RedisPrefix),
-		Index:  lookup.NewIndex(cfg.RedisPrefix, cfg.StateTTL, lookup.DefaultRecent),
+		Index:  lookup.NewIndex(cfg.RedisPrefix, cfg.StateTTL, cfg.Repair.LookupRecent),
 		Dedup:  dedup.NewRedis(env.rdb, cfg.RedisPrefix, cfg.DedupTTL),
 		States: state.NewRedis(env.rdb, cfg.RedisPrefix, cfg.StateTTL),
 	})

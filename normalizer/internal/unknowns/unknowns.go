@@ -5,6 +5,7 @@ package unknowns
 
 import (
 	"sync"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -59,12 +60,17 @@ func New(reg prometheus.Registerer, topN int, log *zap.Logger) *Tracker {
 
 // Observe counts one event of provider whose status value maps to unknown. A nil
 // *Tracker does nothing.
+// A value is cut to MaxValueBytes (label and log alike): a provider's status is
+// a short word, and a long one must not make every scrape carry it.
 func (t *Tracker) Observe(provider, value string) {
 	if t == nil {
 		return
 	}
-	t.counter.WithLabelValues(provider, t.label(provider, value)).Inc()
+	t.counter.WithLabelValues(provider, t.label(provider, truncate(value, MaxValueBytes))).Inc()
 }
+
+// MaxValueBytes bounds a value label and its log line.
+const MaxValueBytes = 128
 
 func (t *Tracker) label(provider, value string) string {
 	t.mu.Lock()
@@ -79,7 +85,7 @@ func (t *Tracker) label(provider, value string) string {
 		switch {
 		case len(seen) < maxTracked:
 			seen[value] = true
-			t.log.Warn("new unknown provider status", zap.String("provider", provider), zap.String("value", truncate(value, 128)))
+			t.log.Warn("new unknown provider status", zap.String("provider", provider), zap.String("value", value))
 		case !t.full[provider]:
 			t.full[provider] = true
 			t.log.Warn("too many distinct unknown provider statuses; not logging more", zap.String("provider", provider), zap.Int("tracked", maxTracked))
@@ -96,9 +102,13 @@ func (t *Tracker) label(provider, value string) string {
 	return Other
 }
 
+// truncate cuts s to at most n bytes, at a UTF-8 character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
