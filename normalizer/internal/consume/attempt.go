@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
 	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/normalizer/internal/multi"
@@ -81,8 +82,8 @@ type records struct {
 	// produced are the ids to mark: every event and dead part in msgs.
 	produced []string
 	// windowed maps the unqualified id of each repeatable event in msgs to its
-	// receive time (Unix ms), for the re-delivery window.
-	windowed map[string]int64
+	// receive time (Unix ms) and final id, for the re-delivery window.
+	windowed map[string]dedup.WindowMark
 	// ix is the lookup index's part of the transaction (nil without an index).
 	ix *lookup.Batch
 }
@@ -97,7 +98,7 @@ func (c *Consumer) build(b *batch, dec decided, seen []bool, out *outcome) (reco
 	emitted := make(map[string]struct{}, len(b.ids))
 	msgs := make([]kafka.Message, 0, len(b.ids)+4)
 	produced := make([]string, 0, len(b.ids))
-	var windowed map[string]int64 // unqualified id -> receive time of the repeatable events produced
+	var windowed map[string]dedup.WindowMark // unqualified id -> the repeatable events produced
 	// One allocation each for every record value and header of the attempt.
 	arena := make([]byte, 0, b.size+len(b.ids)*256)
 	headers := make([]kafka.Header, 0, len(b.ids)*canonicalHeaders)
@@ -119,15 +120,18 @@ func (c *Consumer) build(b *batch, dec decided, seen []bool, out *outcome) (reco
 			n++
 			if _, again := emitted[id]; dup || again {
 				out.dups[o.Event.Data.Provider]++
+				if id != "" {
+					ix.Duplicate(it.msg, id)
+				}
 				continue
 			}
 			emitted[id] = struct{}{}
 			o.Event.Data.Advances = adv
 			if o.Repeatable {
 				if windowed == nil {
-					windowed = map[string]int64{}
+					windowed = map[string]dedup.WindowMark{}
 				}
-				windowed[shipment.EventID(o.DedupKey)] = o.Event.Data.ReceivedAt.UnixMilli()
+				windowed[shipment.EventID(o.DedupKey)] = dedup.WindowMark{At: o.Event.Data.ReceivedAt.UnixMilli(), ID: id}
 				enc, err := withID(it.enc[j], &o.Event)
 				if err != nil {
 					return records{}, err

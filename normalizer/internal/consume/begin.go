@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 )
@@ -22,8 +23,9 @@ type begun struct {
 	seen []bool
 	cur  []*state.Shipment
 	// window holds, per unqualified id of the batch's repeatable events, the
-	// receive time (Unix ms) of the last one produced, when remembered.
-	window map[string]int64
+	// receive time (Unix ms) and final id of the last one produced, when
+	// remembered.
+	window map[string]dedup.WindowMark
 	// at is when the claim was sent: the attempt's lease runs from then.
 	at time.Time
 }
@@ -63,12 +65,12 @@ func (c *Consumer) queueBegin(ctx context.Context, pipe redis.Pipeliner, b *batc
 		if err != nil {
 			return begun{}, res, failed(StepDedupCheck, err)
 		}
-		for i, ms := range win {
-			if ms > 0 {
+		for i, m := range win {
+			if m.At > 0 {
 				if bg.window == nil {
-					bg.window = map[string]int64{}
+					bg.window = map[string]dedup.WindowMark{}
 				}
-				bg.window[winIDs[i]] = ms
+				bg.window[winIDs[i]] = m
 			}
 		}
 		if len(bg.seen) != len(b.ids) || len(bg.cur) != len(b.subjects) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
+	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
 	"github.com/courierhook/pipeline/schemas/shipment"
@@ -38,6 +39,34 @@ func TestIntegrationConsumer_sameWebhookThreeTimesYieldsOneEvent(t *testing.T) {
 	assert.Equal(t, shipment.StatusInTransit, evs[0].Data.Status)
 	assert.Equal(t, shipment.StatusDelivered, evs[1].Data.Status)
 	assert.Equal(t, 2.0, testutil.ToFloat64(h.metrics.Duplicates.WithLabelValues("komerce")))
+}
+
+// TestIntegrationConsumer_redeliveryIsIndexedAsDuplicate: a provider retry (new
+// request id, same bytes) produces no event, and the lookup index answers for
+// its request id with the event it repeated instead of "never seen".
+func TestIntegrationConsumer_redeliveryIsIndexedAsDuplicate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	h.start(t, options{index: lookup.NewIndex(h.r.Prefix, time.Hour, 10)})
+	first, retry := komerce("K-9", "Dikirim", t0), komerce("K-9", "Dikirim", t0.Add(time.Minute))
+	retry.Headers[2].Value = []byte("req-K-9-retry")
+	h.produceRaw(t, first)
+	h.processed(t, 1)
+	h.produceRaw(t, retry)
+	h.processed(t, 2)
+
+	evs := h.events(t, 1)
+	require.Len(t, evs, 1)
+	store := lookup.NewStore(h.r.Client, h.r.Prefix)
+	orig, err := store.Webhook(t.Context(), "req-K-9")
+	require.NoError(t, err)
+	require.Len(t, orig.Events, 1)
+	assert.Equal(t, evs[0].ID, orig.Events[0].ID)
+	assert.Nil(t, orig.DuplicateOf)
+	dup, err := store.Webhook(t.Context(), "req-K-9-retry")
+	require.NoError(t, err, "the retry's request id is in the index")
+	assert.Empty(t, dup.Events)
+	assert.Equal(t, []string{evs[0].ID}, dup.DuplicateOf)
 }
 
 func TestIntegrationConsumer_poisonRecordGoesToDLQAndPartitionMovesOn(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 )
@@ -40,10 +41,10 @@ type Deduper interface {
 	SeenIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]bool, error)
 	MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string)
 	// ReceivedIn and MarkReceivedIn read and write the re-delivery window marks of
-	// repeatable events: unqualified id -> receive time (Unix ms) of the last one
-	// produced (see Config.RedeliveryWindow).
-	ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]int64, error)
-	MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]int64, ttl time.Duration)
+	// repeatable events: unqualified id -> receive time (Unix ms) and final id of
+	// the last one produced (see Config.RedeliveryWindow).
+	ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]dedup.WindowMark, error)
+	MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]dedup.WindowMark, ttl time.Duration)
 	Mark(ctx context.Context, ids []string) error
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
+	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/testkit"
@@ -61,6 +62,7 @@ type options struct {
 	normalize consume.NormalizeFunc
 	fetcher   func(consume.Fetcher) consume.Fetcher
 	drain     time.Duration // DrainTimeout; default 10 s
+	index     *lookup.Index // Deps.Index; default none
 }
 
 // start runs a consumer until the test ends (or the returned stop is called);
@@ -112,7 +114,7 @@ func (h *harness) run(t *testing.T, o options) (stop func() error) {
 		Dedup:    dedup.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		States:   state.NewRedis(o.rdb, h.r.Prefix, time.Hour),
 		Claims:   inflight.NewClaims(o.rdb, h.r.Prefix, o.owner, o.lease, time.Hour),
-		Recovery: scanner, Metrics: h.metrics, Log: log, Normalize: o.normalize,
+		Recovery: scanner, Metrics: h.metrics, Log: log, Normalize: o.normalize, Index: o.index,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 	"github.com/courierhook/pipeline/schemas/shipment"
 )
@@ -41,20 +42,21 @@ type decided struct {
 // state write was lost (a crash after the produce), and keeping the step
 // restores exactly the state that attempt would have written.
 func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*state.Shipment,
-	window map[string]int64, changed map[string]*state.Shipment) (decided, error) {
-	// inWindow also learns the repeatable events this batch produces.
-	produced := map[string]int64{}
-	inWindow := func(o *adapter.Output) bool {
+	window map[string]dedup.WindowMark, changed map[string]*state.Shipment) (decided, error) {
+	// produced are the repeatable events this batch produces, by unqualified id.
+	produced := map[string]dedup.WindowMark{}
+	// inWindow returns the mark of the event o re-delivers, if any.
+	inWindow := func(o *adapter.Output) (dedup.WindowMark, bool) {
 		at := o.Event.Data.ReceivedAt.UnixMilli()
-		if o.Event.Data.ReceivedAt.IsZero() {
-			return false
+		if !o.Repeatable || o.Event.Data.ReceivedAt.IsZero() {
+			return dedup.WindowMark{}, false
 		}
-		for _, last := range [2]int64{window[o.Event.ID], produced[o.Event.ID]} {
-			if last > 0 && at >= last && at-last <= c.cfg.RedeliveryWindow.Milliseconds() {
-				return true
+		for _, last := range [2]dedup.WindowMark{window[o.Event.ID], produced[o.Event.ID]} {
+			if last.At > 0 && at >= last.At && at-last.At <= c.cfg.RedeliveryWindow.Milliseconds() {
+				return last, true
 			}
 		}
-		return false
+		return dedup.WindowMark{}, false
 	}
 	d := decided{ids: make([]string, b.events), seen: seen[:b.events], adv: make([]bool, b.events)}
 	set := func(si int, next *state.Shipment) {
@@ -73,23 +75,25 @@ func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*sta
 		for j := range it.outs {
 			o := &it.outs[j]
 			si := b.subj[n]
-			if o.Repeatable && inWindow(o) {
+			if last, ok := inWindow(o); ok && o.Repeatable {
 				// The same bytes were produced less than the re-delivery window
 				// earlier (gateway receive times): a provider retry, even if
 				// another status arrived in between. It neither steps the epoch
-				// nor touches the state.
-				d.ids[n], d.seen[n] = o.Event.ID, true
+				// nor touches the state. Its id is the event it repeats (empty
+				// when a mark written before the id was kept does not say).
+				d.ids[n], d.seen[n] = last.ID, true
 				n++
 				continue
 			}
-			if o.Repeatable && o.Event.Data.ReceivedAt.UnixMilli() > produced[o.Event.ID] {
-				produced[o.Event.ID] = o.Event.Data.ReceivedAt.UnixMilli()
-			}
 			if o.Repeatable {
+				unqualified := o.Event.ID
 				next, epoch := state.Arrive(cur[si], o.Event.Data.Status)
 				set(si, next)
 				o.Event.ID = shipment.EventID(state.QualifiedKey(o.DedupKey, epoch))
 				qualified = append(qualified, n)
+				if at := o.Event.Data.ReceivedAt.UnixMilli(); at > produced[unqualified].At {
+					produced[unqualified] = dedup.WindowMark{At: at, ID: o.Event.ID}
+				}
 			} else {
 				if _, again := inBatch[o.Event.ID]; !again && !seen[n] {
 					next, _ := state.Arrive(cur[si], o.Event.Data.Status)

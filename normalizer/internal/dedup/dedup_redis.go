@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -84,36 +85,47 @@ func (r *Redis) MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string) 
 
 func (r *Redis) windowKey(id string) string { return r.prefix + "w:" + id }
 
+// WindowMark is what the re-delivery window remembers of the last produced event
+// with an unqualified id: its gateway receive time (Unix ms) and its final
+// (qualified) id, empty in a mark written before the id was kept.
+type WindowMark struct {
+	At int64
+	ID string
+}
+
 // ReceivedIn queues the read of the window marks of ids (one MGET): per id, the
-// gateway receive time (Unix ms) of the last produced event with that unqualified
-// id, or 0 when none is remembered. See consume.Config.RedeliveryWindow.
-func (r *Redis) ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]int64, error) {
+// mark of the last produced event with that unqualified id, zero when none is
+// remembered. See consume.Config.RedeliveryWindow.
+func (r *Redis) ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]WindowMark, error) {
 	if len(ids) == 0 {
-		return func() ([]int64, error) { return nil, nil }
+		return func() ([]WindowMark, error) { return nil, nil }
 	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = r.windowKey(id)
 	}
 	cmd := pipe.MGet(ctx, keys...)
-	return func() ([]int64, error) {
+	return func() ([]WindowMark, error) {
 		vals, err := cmd.Result()
 		if err != nil {
 			return nil, fmt.Errorf("reading re-delivery window marks: %w", err)
 		}
-		out := make([]int64, len(ids))
+		out := make([]WindowMark, len(ids))
 		for i, v := range vals {
 			if s, ok := v.(string); ok {
-				out[i], _ = strconv.ParseInt(s, 10, 64)
+				at, id, _ := strings.Cut(s, " ")
+				out[i].At, _ = strconv.ParseInt(at, 10, 64)
+				out[i].ID = id
 			}
 		}
 		return out, nil
 	}
 }
 
-// MarkReceivedIn queues window marks: id -> receive time (Unix ms), kept for ttl.
-func (r *Redis) MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]int64, ttl time.Duration) {
-	for id, ms := range marks {
-		pipe.Set(ctx, r.windowKey(id), strconv.FormatInt(ms, 10), ttl)
+// MarkReceivedIn queues window marks, "<receive time ms> <qualified id>" under
+// the unqualified id, kept for ttl.
+func (r *Redis) MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]WindowMark, ttl time.Duration) {
+	for id, m := range marks {
+		pipe.Set(ctx, r.windowKey(id), strconv.FormatInt(m.At, 10)+" "+m.ID, ttl)
 	}
 }

@@ -36,3 +36,29 @@ func TestIntegrationRedis_SeenMark(t *testing.T) {
 		return err == nil && !s[0]
 	}, 10*time.Second, 100*time.Millisecond, "marks expire after the TTL")
 }
+
+// TestIntegrationRedis_WindowMarks: a mark keeps the receive time and the final
+// id; a mark in the older format (receive time alone) still reads, without id;
+// an unknown id reads as zero.
+func TestIntegrationRedis_WindowMarks(t *testing.T) {
+	t.Parallel()
+	r := testkit.Redis(t)
+	d := dedup.NewRedis(r.Client, r.Prefix, time.Hour)
+	ctx := t.Context()
+
+	pipe := r.Client.Pipeline()
+	d.MarkReceivedIn(ctx, pipe, map[string]dedup.WindowMark{"u1": {At: 1700000000123, ID: "q1"}}, time.Minute)
+	_, err := pipe.Exec(ctx)
+	require.NoError(t, err)
+	require.NoError(t, r.Client.Set(ctx, r.Prefix+"w:u2", "1700000000456", time.Minute).Err()) // older format
+
+	pipe = r.Client.Pipeline()
+	res := d.ReceivedIn(ctx, pipe, []string{"u1", "u2", "u3"})
+	_, _ = pipe.Exec(ctx)
+	got, err := res()
+	require.NoError(t, err)
+	assert.Equal(t, []dedup.WindowMark{{At: 1700000000123, ID: "q1"}, {At: 1700000000456}, {}}, got)
+	ttl, err := r.Client.PTTL(ctx, r.Prefix+"w:u1").Result()
+	require.NoError(t, err)
+	assert.Greater(t, ttl, 50*time.Second)
+}

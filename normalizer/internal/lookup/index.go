@@ -166,6 +166,18 @@ func (b *Batch) Event(raw kafka.Message, ev *shipment.Event) {
 	b.ships[e.Subject] = append(b.ships[e.Subject], string(j))
 }
 
+// Duplicate records that raw repeated event id, already emitted for an earlier
+// record (a re-delivery dropped by dedup), so a lookup of raw's request id
+// answers with the event it repeated instead of "never seen".
+func (b *Batch) Duplicate(raw kafka.Message, id string) {
+	if b == nil {
+		return
+	}
+	if p := b.rec(raw); p != nil {
+		p.fields = append(p.fields, "d:"+id, "1")
+	}
+}
+
 // Dead records that raw was dead-lettered with reason.
 func (b *Batch) Dead(raw kafka.Message, reason string, at time.Time) {
 	if b == nil {

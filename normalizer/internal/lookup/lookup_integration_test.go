@@ -45,10 +45,11 @@ func TestIntegrationLookup_API(t *testing.T) {
 	}
 	m1 := kafka.Message{Topic: raw, Key: []byte("D1"), Value: []byte(`{"status":"PICKING_UP","name":"Budi"}`), Headers: hdr("req-1")}
 	m2 := kafka.Message{Topic: raw, Key: []byte("D1"), Value: []byte(`{"status":"LOST"}`), Headers: hdr("req-2")}
-	require.NoError(t, w.WriteMessages(ctx, m1, m2))
-	got := k.ReadAll(t, raw, 2, 10*time.Second)
-	require.Len(t, got, 2)
-	m1, m2 = got[0], got[1]
+	m3 := kafka.Message{Topic: raw, Key: []byte("D1"), Value: m1.Value, Headers: hdr("req-3")} // a re-delivery of m1
+	require.NoError(t, w.WriteMessages(ctx, m1, m2, m3))
+	got := k.ReadAll(t, raw, 3, 10*time.Second)
+	require.Len(t, got, 3)
+	m1, m2, m3 = got[0], got[1], got[2]
 
 	t1 := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
 	e1 := event("ev-1", "picked_up", t1, m1)
@@ -60,7 +61,9 @@ func TestIntegrationLookup_API(t *testing.T) {
 	idx := lookup.NewIndex(r.Prefix, time.Hour, 10)
 	b := idx.Batch()
 	b.Event(m1, e1)
+	b.Duplicate(m1, "ev-1") // a replay of m1's batch after a crash finds ev-1 marked
 	b.Dead(m2, "unsupported_payload", t1)
+	b.Duplicate(m3, "ev-1")
 	pipe := r.Client.Pipeline()
 	multi := pipe.Do(ctx, "multi")
 	b.Queue(ctx, pipe)
@@ -112,7 +115,17 @@ func TestIntegrationLookup_API(t *testing.T) {
 	assert.Equal(t, "dash", wa.Provider)
 	require.Len(t, wa.Events, 1)
 	assert.Equal(t, "ev-1", wa.Events[0].ID)
+	assert.Nil(t, wa.DuplicateOf, "its own event, found marked on a replay, is no duplicate")
 	assert.NotContains(t, string(body), "Budi", "no payload data unless asked")
+
+	code, body, err = c.Webhook(ctx, "req-3")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code, "a re-delivery dropped by dedup is known: "+string(body))
+	wa = lookup.WebhookAnswer{}
+	require.NoError(t, json.Unmarshal(body, &wa))
+	assert.Empty(t, wa.Events)
+	assert.Equal(t, []string{"ev-1"}, wa.DuplicateOf)
+	assert.Equal(t, lookup.Location{Topic: raw, Partition: 0, Offset: m3.Offset}, wa.Raw)
 	assert.Nil(t, wa.Dispatch)
 
 	code, body, err = c.Webhook(ctx, "req-1", "raw", "dispatch")

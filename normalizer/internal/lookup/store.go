@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,10 @@ type Webhook struct {
 	Events []Event `json:"events"`
 	// DeadLetter is set when the record was dead-lettered (the last time).
 	DeadLetter *DeadLetter `json:"dead_letter,omitempty"`
+	// DuplicateOf are the ids of events the record repeated: emitted before
+	// for another record (a re-delivery), so it produced no event of its own
+	// for them. Sorted.
+	DuplicateOf []string `json:"duplicate_of,omitempty"`
 }
 
 // Latest returns the events that are not corrected by another event of w, in
@@ -113,6 +118,8 @@ func decodeWebhook(fields map[string]string) (*Webhook, error) {
 			var e Event
 			err = json.Unmarshal([]byte(v), &e)
 			w.Events = append(w.Events, e)
+		case strings.HasPrefix(k, "d:"):
+			w.DuplicateOf = append(w.DuplicateOf, k[2:])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decoding webhook index field %s: %w", k, err)
@@ -124,6 +131,15 @@ func decodeWebhook(fields map[string]string) (*Webhook, error) {
 		}
 		return w.Events[i].ID < w.Events[j].ID
 	})
+	// A batch replayed after a crash finds its own events marked: the record
+	// then "repeats" events it produced itself, which are not duplicates.
+	w.DuplicateOf = slices.DeleteFunc(w.DuplicateOf, func(id string) bool {
+		return slices.ContainsFunc(w.Events, func(e Event) bool { return e.ID == id })
+	})
+	slices.Sort(w.DuplicateOf)
+	if len(w.DuplicateOf) == 0 {
+		w.DuplicateOf = nil
+	}
 	return w, nil
 }
 
