@@ -44,9 +44,12 @@ func TestPauseMeter_CountsAStallInTheStepItBegan(t *testing.T) {
 		byStep[s.Step] = s
 	}
 	assert.GreaterOrEqual(t, byStep["stall"].Canonical, 500*time.Millisecond)
-	assert.LessOrEqual(t, byStep["before"].Canonical, 2*pauseEvery)
-	assert.LessOrEqual(t, byStep["after"].Canonical, 2*pauseEvery)
-	assert.LessOrEqual(t, longest(steps).Sink, 2*pauseEvery)
+	// A step without a stall may still show a pause of about two samples when
+	// a sample runs late on a busy machine (one was 200.001 ms): 3 samples is
+	// still far below the stall.
+	assert.Less(t, byStep["before"].Canonical, 3*pauseEvery)
+	assert.Less(t, byStep["after"].Canonical, 3*pauseEvery)
+	assert.Less(t, longest(steps).Sink, 3*pauseEvery)
 	assert.Equal(t, byStep["stall"].Canonical, longest(steps).Canonical)
 	assert.Contains(t, pauseSteps(steps), "stall: canonical")
 }
