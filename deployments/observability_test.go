@@ -1,6 +1,7 @@
 package deployments_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // externalMetrics are metrics the services do not export themselves, with where
@@ -130,17 +131,20 @@ func TestPrometheusAlerts(t *testing.T) {
 	require.NoError(t, err)
 	var file struct {
 		Groups []struct {
-			Name  string `json:"name"`
+			Name  string `yaml:"name"`
 			Rules []struct {
-				Alert       string            `json:"alert"`
-				Expr        string            `json:"expr"`
-				For         string            `json:"for"`
-				Labels      map[string]string `json:"labels"`
-				Annotations map[string]string `json:"annotations"`
-			} `json:"rules"`
-		} `json:"groups"`
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				For         string            `yaml:"for"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
 	}
-	require.NoError(t, yaml.UnmarshalStrict(b, &file), "alerts.yml is a Prometheus rules file")
+	// The services' YAML module, strict like theirs: an unknown key is an error.
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&file), "alerts.yml is a Prometheus rules file")
 	require.NotEmpty(t, file.Groups)
 	alerts := map[string]string{}
 	for _, g := range file.Groups {

@@ -51,13 +51,19 @@ type seen struct {
 //     signs as the gateway's table verifies);
 //   - the normalizer's adapter registry: `normalizer normalize --provider P` must
 //     map P's first seed to events of provider P (an unregistered provider
-//     dead-letters as unknown_provider).
+//     dead-letters as unknown_provider);
+//   - docker-compose.yml: the compose gateway must be given each of P's demo
+//     secrets (GATEWAY_<P>_*, as seed.Demo().Env() renders them) with the demo's
+//     value, as `docker compose` resolves the file; without them the gateway
+//     refuses P's webhooks (401).
 func TestProviders_InEveryPart(t *testing.T) {
 	root := repoRoot(t)
 	names := providers.Providers()
 	for _, p := range names {
 		assert.NotEmpty(t, provseed.Of(p), "%s: no seed payloads in schemas/providers/seed/%s", p, p)
 	}
+
+	compose := loadCompose(t).Services["gateway"]
 
 	bin := t.TempDir()
 	loadgen := buildTool(t, root, "gateway", "loadgen", bin)
@@ -105,6 +111,16 @@ func TestProviders_InEveryPart(t *testing.T) {
 			for _, s := range provseed.Of(p) {
 				assert.True(t, bodies[string(s.Body)], "%s/%s: loadgen did not send this seed", p, s.Name)
 			}
+
+			prefix := "GATEWAY_" + strings.ToUpper(p) + "_"
+			secrets := 0
+			for _, kv := range seed.Demo().Env() {
+				if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, prefix) {
+					secrets++
+					assert.Equal(t, v, env(compose, k), "docker-compose.yml: the gateway's %s is not the demo's", k)
+				}
+			}
+			assert.Positive(t, secrets, "%s: the demo credentials set no %s* variable", p, prefix)
 
 			first := provseed.Of(p)[0]
 			nc := exec.CommandContext(t.Context(), normalizer, "normalize", "--provider", p)

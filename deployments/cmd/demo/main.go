@@ -20,7 +20,6 @@ import (
 	"github.com/courierhook/pipeline/deployments/internal/devrun"
 	"github.com/courierhook/pipeline/deployments/internal/seed"
 	"github.com/courierhook/pipeline/deployments/internal/workspace"
-	"github.com/courierhook/pipeline/platform/config"
 	"github.com/courierhook/pipeline/schemas"
 )
 
@@ -44,7 +43,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	creds, err := config.Load[seed.Credentials]()
+	creds, err := seed.FromEnv()
 	if err != nil {
 		return err
 	}

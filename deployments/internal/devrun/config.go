@@ -3,7 +3,6 @@ package devrun
 import (
 	"time"
 
-	"github.com/courierhook/pipeline/deployments/internal/seed"
 	"github.com/courierhook/pipeline/platform/config"
 )
 
@@ -53,8 +52,6 @@ type Config struct {
 	ReadyTimeout time.Duration `env:"DEVRUN_READY_TIMEOUT" envDefault:"90s"`
 	// StopTimeout bounds each child's drain after SIGTERM; then SIGKILL.
 	StopTimeout time.Duration `env:"DEVRUN_STOP_TIMEOUT" envDefault:"20s"`
-	// Credentials are the provider secrets given to the gateway (demo defaults).
-	Credentials seed.Credentials
 }
 
 // Validate checks the values that would otherwise fail late.

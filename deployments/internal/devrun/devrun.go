@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/courierhook/pipeline/deployments/internal/receiver"
+	"github.com/courierhook/pipeline/deployments/internal/seed"
 	"github.com/courierhook/pipeline/deployments/internal/workspace"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
@@ -199,7 +200,13 @@ func (l *Launcher) childEnv(st State) ([]string, error) {
 		"NORMALIZER_OPS_ADDR="+cfg.NormalizerOpsAddr,
 		"DISPATCHER_OPS_ADDR="+cfg.DispatcherOpsAddr,
 	)
-	env = append(env, cfg.Credentials.Env()...)
+	// The provider secrets: the demo's, or the GATEWAY_<NAME>_* value set in
+	// devrun's environment (cmd/demo signs with the same).
+	creds, err := seed.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, creds.Env()...)
 	routes := workspace.Abs(l.Root, cfg.RoutesFile)
 	if _, err := os.Stat(routes); err != nil {
 		return nil, fmt.Errorf("dispatcher routes file: %w", err)

@@ -1,11 +1,8 @@
 package seed_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
-	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,37 +13,46 @@ import (
 	"github.com/courierhook/pipeline/schemas/providers"
 )
 
+// TestCredentials_Request: every provider has demo credentials, and its request
+// goes to its own route with the body byte-exact. (deployments'
+// TestProviders_InEveryPart checks the authentication against the gateway's
+// load tool; the gateway's TestWebhook_EveryProviderAcceptsItsDemoRequest that
+// the gateway accepts it.)
 func TestCredentials_Request(t *testing.T) {
 	c := seed.Demo()
 	body := []byte(`{"a":1}`)
-	cases := map[string]struct {
-		method, path, header, value string
-	}{
-		"kiriminaja": {http.MethodPost, "/webhooks/kiriminaja", "Authorization", "Bearer " + seed.DemoKiriminAjaAPIKey},
-		"dash":       {http.MethodPost, "/webhooks/dash", seed.DemoDashAuthHeader, seed.DemoDashAuthValue},
-		"komerce":    {http.MethodPut, "/webhooks/komerce/" + seed.DemoKomerceToken, "", ""},
-		"sendstack":  {http.MethodPost, "/webhooks/sendstack", seed.SendstackSignatureHeader, ""},
-	}
-	for provider, tc := range cases {
+	for _, provider := range providers.Providers() {
 		t.Run(provider, func(t *testing.T) {
 			req, err := c.Request(t.Context(), "http://gw:8080/", provider, body)
 			require.NoError(t, err)
-			assert.Equal(t, tc.method, req.Method)
-			assert.Equal(t, tc.path, req.URL.Path)
+			assert.Equal(t, "gw:8080", req.URL.Host)
+			assert.True(t, strings.HasPrefix(req.URL.Path, "/webhooks/"+provider), req.URL.Path)
 			assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
+			assert.Equal(t, "courierhook-demo", req.Header.Get("User-Agent"))
 			got, _ := io.ReadAll(req.Body)
 			assert.Equal(t, body, got, "body sent byte-exact")
-			if provider == "sendstack" {
-				m := hmac.New(sha256.New, []byte(seed.DemoSendstackAppSecret))
-				m.Write(body)
-				assert.Equal(t, hex.EncodeToString(m.Sum(nil)), req.Header.Get(tc.header))
-			} else if tc.header != "" {
-				assert.Equal(t, tc.value, req.Header.Get(tc.header))
-			}
 		})
 	}
 	_, err := c.Request(t.Context(), "http://gw", "nope", body)
 	assert.ErrorIs(t, err, seed.ErrUnknownProvider)
+	delete(c, providers.Dash)
+	_, err = c.Request(t.Context(), "http://gw", providers.Dash, body)
+	assert.ErrorIs(t, err, seed.ErrUnknownProvider, "credentials without the provider")
+}
+
+// TestFromEnv: a GATEWAY_<NAME>_* variable overrides that demo secret for the
+// demo as it does for the gateway devrun starts, and Env renders it.
+func TestFromEnv(t *testing.T) {
+	t.Setenv("GATEWAY_DASH_AUTH_VALUE", "overridden")
+	c, err := seed.FromEnv()
+	require.NoError(t, err)
+	req, err := c.Request(t.Context(), "http://gw", providers.Dash, []byte(`{}`))
+	require.NoError(t, err)
+	header := seed.Demo()[providers.Dash].AuthHeader
+	assert.Equal(t, "overridden", req.Header.Get(header))
+	assert.Contains(t, c.Env(), "GATEWAY_DASH_AUTH_VALUE=overridden")
+	assert.Contains(t, c.Env(), "GATEWAY_DASH_AUTH_HEADER="+header, "the other dash secret stays the demo's")
+	assert.NotContains(t, seed.Demo().Env(), "GATEWAY_DASH_AUTH_VALUE=overridden", "Demo ignores the environment")
 }
 
 // TestPayloads: the demo posts the seed payloads of every provider, each with

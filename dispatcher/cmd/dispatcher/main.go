@@ -1,41 +1,66 @@
 // Command dispatcher routes canonical shipment events to downstream topics and
-// signed notification sinks; `dispatcher replay` re-sends dead-lettered deliveries.
+// signed notification sinks (see dispatcher/README.md). Subcommands:
+//
+//	dispatcher [run]                                          run the service (config from the environment)
+//	dispatcher replay [--sink NAME] [--since T] [--until T]   re-send dead-lettered deliveries
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
-
-	"go.uber.org/zap"
-
-	"github.com/courierhook/pipeline/platform/config"
-	"github.com/courierhook/pipeline/platform/lifecycle"
-	"github.com/courierhook/pipeline/platform/logging"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	lc, err := config.Load[logging.Config]()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dispatcher:", err)
-		os.Exit(1)
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// command runs one subcommand and returns the process exit code: 0 done, 1
+// failed, 2 bad usage.
+type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// commands are the subcommands by name.
+var commands = map[string]command{
+	"run": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+		if !noArgs("run", args, stderr) {
+			return 2
+		}
+		return serve(ctx, stderr)
+	},
+	"replay": func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+		return replay(ctx, args, stdout, stderr)
+	},
+}
+
+// usage lists the subcommands.
+const usage = "usage: dispatcher [run] | replay [--sink NAME] [--since RFC3339] [--until RFC3339]"
+
+// run runs the subcommand the first argument names ("run" when there is none)
+// and returns the process exit code. An unknown name is bad usage: it must not
+// start the service.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "run"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
 	}
-	log, err := logging.New("dispatcher", lc)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dispatcher:", err)
-		os.Exit(1)
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "unknown command %q\n%s\n", name, usage)
+		return 2
 	}
-	ctx, stop := lifecycle.SignalContext(context.Background(), log)
-	err = run(ctx, log)
-	stop()
-	if err != nil {
-		log.Error("dispatcher failed", zap.Error(err))
+	return cmd(ctx, args, stdin, stdout, stderr)
+}
+
+// noArgs reports whether a subcommand that takes no arguments got none, and
+// says on stderr what it got otherwise: its configuration is the environment.
+func noArgs(name string, args []string, stderr io.Writer) bool {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "%s takes no arguments (its configuration is the environment), got %q\n%s\n", name, args, usage)
+		return false
 	}
-	_ = log.Sync()
-	if err != nil {
-		os.Exit(1)
-	}
+	return true
 }

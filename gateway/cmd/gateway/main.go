@@ -1,55 +1,69 @@
 // Command gateway receives courier webhooks and makes each one a durable raw
-// record in Kafka (see gateway/README.md). `gateway requeue-quarantine`
-// re-sends the records Kafka refused for good.
+// record in Kafka (see gateway/README.md). Subcommands:
+//
+//	gateway [run]                 run the service (config from the environment)
+//	gateway requeue-quarantine    re-send the records Kafka refused for good
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
-
-	"go.uber.org/zap"
-
-	"github.com/courierhook/pipeline/gateway/internal/app"
-	"github.com/courierhook/pipeline/platform/config"
-	"github.com/courierhook/pipeline/platform/lifecycle"
-	"github.com/courierhook/pipeline/platform/logging"
 )
 
 // version is set at build time (Makefile: -ldflags "-X main.version=...").
 var version = "dev"
 
 func main() {
-	logCfg, err := config.Load[logging.Config]()
-	if err == nil {
-		var log *zap.Logger
-		if log, err = logging.New("gateway", logCfg); err == nil {
-			ctx, stop := lifecycle.SignalContext(context.Background(), log)
-			err = run(ctx, log)
-			stop()
-			_ = log.Sync()
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run loads the configuration and serves, or runs the subcommand named by the
-// first argument.
-func run(ctx context.Context, log *zap.Logger) error {
-	cfg, err := app.LoadConfig(nil)
-	if err != nil {
-		return err
+// command runs one subcommand and returns the process exit code: 0 done, 1
+// failed, 2 bad usage.
+type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// commands are the subcommands by name.
+var commands = map[string]command{
+	"run": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+		if !noArgs("run", args, stderr) {
+			return 2
+		}
+		return serve(ctx, stderr)
+	},
+	"requeue-quarantine": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+		if !noArgs("requeue-quarantine", args, stderr) {
+			return 2
+		}
+		return requeueQuarantine(ctx, stderr)
+	},
+}
+
+// usage lists the subcommands.
+const usage = "usage: gateway [run] | requeue-quarantine"
+
+// run runs the subcommand the first argument names ("run" when there is none)
+// and returns the process exit code. An unknown name is bad usage: it must not
+// start the service.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "run"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
 	}
-	log.Info("gateway starting", zap.String("version", version))
-	if len(os.Args) > 1 && os.Args[1] == "requeue-quarantine" {
-		return app.RequeueQuarantine(ctx, cfg, log)
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "unknown command %q\n%s\n", name, usage)
+		return 2
 	}
-	a, err := app.New(cfg, log)
-	if err != nil {
-		return err
+	return cmd(ctx, args, stdin, stdout, stderr)
+}
+
+// noArgs reports whether a subcommand that takes no arguments got none, and
+// says on stderr what it got otherwise: its configuration is the environment.
+func noArgs(name string, args []string, stderr io.Writer) bool {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "%s takes no arguments (its configuration is the environment), got %q\n%s\n", name, args, usage)
+		return false
 	}
-	return a.Run(ctx)
+	return true
 }

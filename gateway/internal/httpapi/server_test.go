@@ -151,3 +151,25 @@ func TestWebhook_EveryProviderAcceptsItsNewRequest(t *testing.T) {
 	_, err := provider.NewRequest(t.Context(), "http://gateway.test", "nobody", nil, good)
 	assert.ErrorIs(t, err, provider.ErrUnknownProvider)
 }
+
+// A gateway given the demo secrets accepts every provider's request built with
+// them, and refuses it without them: the demo credentials are the table's.
+func TestWebhook_EveryProviderAcceptsItsDemoRequest(t *testing.T) {
+	t.Parallel()
+	pub := &stubPublisher{path: httpapi.PathKafka}
+	h := newServerWith(t, pub, provider.Demo(), httpapi.Config{MaxBodyBytes: 1 << 20}, prometheus.NewRegistry())
+	for name, demo := range provider.Demo() {
+		body := []byte(`{"event":"demo"}`)
+		req, err := provider.NewRequest(t.Context(), "http://gateway.test", name, body, demo)
+		require.NoError(t, err, name)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusOK, rec.Code, "%s: %s", name, rec.Body.String())
+
+		req, err = provider.NewRequest(t.Context(), "http://gateway.test", name, body, provider.Secrets{})
+		require.NoError(t, err, name)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, "%s without secrets", name)
+	}
+}

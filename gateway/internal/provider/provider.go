@@ -62,6 +62,10 @@ type Spec struct {
 	// way the provider does (NewRequest; the load tool and tests use it).
 	// nil when the provider sends no credential of its own (URL token only).
 	Sign Signer
+	// Demo are the row's demo secrets, enough to pass its checks. They are
+	// public on purpose, for local runs only (Demo): devrun gives them to the
+	// gateway and the demo signs with them; the gateway never uses them itself.
+	Demo Secrets
 }
 
 // SignatureHeaderSendstack carries Sendstack's hex HMAC-SHA256.
@@ -69,21 +73,24 @@ const SignatureHeaderSendstack = "X-Sendstack-Signature"
 
 // Table is the provider table. Adding a provider is one row here (plus its key
 // function, its name in schemas/providers and its seed payloads there); its
-// GATEWAY_<NAME>_* variables, its route, the startup log and the load tool's
-// requests all follow from the row.
+// GATEWAY_<NAME>_* variables, its route, the startup log, the load tool's
+// requests and the demo credentials (package client) all follow from the row.
 var Table = []Spec{
 	{Name: providers.KiriminAja, Methods: []string{http.MethodPost}, JSON: true, Key: KiriminAjaKey,
 		Preset: func(s Secrets, _ *auth.ReplayGuard) (auth.Verifier, error) {
 			return when(len(s.APIKey) > 0, auth.Bearer(s.APIKey...)), nil
 		},
-		Sign: func(r *http.Request, _ []byte, s Secrets) { r.Header.Set("Authorization", "Bearer "+first(s.APIKey)) }},
+		Sign: func(r *http.Request, _ []byte, s Secrets) { r.Header.Set("Authorization", "Bearer "+first(s.APIKey)) },
+		Demo: Secrets{APIKey: SecretList{"demo-kiriminaja-key"}}},
 	{Name: providers.Dash, Methods: []string{http.MethodPost}, JSON: true, Key: DashKey,
 		Preset: func(s Secrets, _ *auth.ReplayGuard) (auth.Verifier, error) {
 			return when(s.AuthHeader != "" && len(s.AuthValue) > 0, auth.HeaderPair(s.AuthHeader, s.AuthValue...)), nil
 		},
-		Sign: func(r *http.Request, _ []byte, s Secrets) { r.Header.Set(s.AuthHeader, first(s.AuthValue)) }},
+		Sign: func(r *http.Request, _ []byte, s Secrets) { r.Header.Set(s.AuthHeader, first(s.AuthValue)) },
+		Demo: Secrets{AuthHeader: "X-Dash-Token", AuthValue: SecretList{"demo-dash-secret"}}},
 	{Name: providers.Komerce, Methods: []string{http.MethodPut, http.MethodPost}, JSON: true, Key: KomerceKey,
-		Preset: func(Secrets, *auth.ReplayGuard) (auth.Verifier, error) { return nil, nil }}, // signs nothing: the URL token is its only secret
+		Preset: func(Secrets, *auth.ReplayGuard) (auth.Verifier, error) { return nil, nil }, // signs nothing: the URL token is its only secret
+		Demo:   Secrets{Token: SecretList{"demo-komerce-token"}}},
 	{Name: providers.Sendstack, Methods: []string{http.MethodPost}, JSON: true, Key: SendstackKey, SignsBody: true,
 		Preset: func(s Secrets, replay *auth.ReplayGuard) (auth.Verifier, error) {
 			if len(s.AppSecret) == 0 {
@@ -95,7 +102,8 @@ var Table = []Spec{
 		// Over the body: the gateway's default signature message.
 		Sign: func(r *http.Request, body []byte, s Secrets) {
 			r.Header.Set(SignatureHeaderSendstack, auth.Sign(first(s.AppSecret), body))
-		}},
+		},
+		Demo: Secrets{AppSecret: SecretList{"demo-sendstack-secret"}}},
 }
 
 func when(ok bool, v auth.Verifier) auth.Verifier {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -234,4 +236,49 @@ func TestSecretsFromEnv_EveryTableRow(t *testing.T) {
 		assert.Equal(t, []string{"192.0.2.0/24"}, all[name].AllowCIDRs, name)
 	}
 	assert.Equal(t, "GATEWAY_KIRIMINAJA_", provider.EnvPrefix("kiriminaja"))
+}
+
+// Env is SecretsFromEnv's inverse for every field of Secrets, so the demo
+// credentials reach the gateway as they are: a field added to Secrets must be
+// set in full below, and Env renders it (or panics on a type it cannot render).
+func TestEnv_RoundTrip(t *testing.T) {
+	t.Parallel()
+	full := provider.Secrets{Auth: "none", APIKey: provider.SecretList{"new-key", "old-key"}, AuthHeader: "X-Test",
+		AuthValue: provider.SecretList{"value"}, AppSecret: provider.SecretList{"app"}, Signature: []string{"body", "webhookid"},
+		Token: provider.SecretList{"token"}, AllowCIDRs: []string{"192.0.2.0/24", "198.51.100.0/24"}}
+	fields := reflect.ValueOf(full)
+	for i := range fields.NumField() {
+		require.False(t, fields.Field(i).IsZero(), "set Secrets.%s in this test", fields.Type().Field(i).Name)
+	}
+	in := map[string]provider.Secrets{}
+	for _, name := range provider.Names() {
+		in[name] = full
+	}
+	environ := map[string]string{}
+	for _, kv := range provider.Env(in) {
+		k, v, ok := strings.Cut(kv, "=")
+		require.True(t, ok, kv)
+		assert.NotContains(t, environ, k, "rendered twice")
+		environ[k] = v
+	}
+	assert.Len(t, environ, len(provider.Table)*fields.NumField())
+	got, err := provider.SecretsFromEnv(environ)
+	require.NoError(t, err)
+	assert.Equal(t, in, got)
+
+	assert.Empty(t, provider.Env(map[string]provider.Secrets{"nobody": full}), "a name not in the table is not rendered")
+}
+
+// Every row has demo secrets that configure its own checks: with them no
+// provider fails closed (or is open), so the demo works for a new row at once.
+func TestDemo_EveryRowConfigured(t *testing.T) {
+	t.Parallel()
+	demo := provider.Demo()
+	require.Len(t, demo, len(provider.Table))
+	built, err := provider.Build(demo, nil)
+	require.NoError(t, err)
+	for _, name := range provider.Names() {
+		assert.False(t, built[name].Closed, "%s: its demo secrets leave it failing closed", name)
+		assert.False(t, built[name].Open, "%s: open without a credential", name)
+	}
 }

@@ -143,3 +143,16 @@ func TestMappingTable_RowsAreValid(t *testing.T) {
 		assert.True(t, shipment.ValidSubStatus(r.Status, r.SubStatus), "%+v", r)
 	}
 }
+
+// TestMappingTable_EveryProviderHasRows: MappingTable lists its row sets by hand,
+// so a registered provider left out of it would silently lose its rows in
+// schemas/README.md. Every registered provider must have rows.
+func TestMappingTable_EveryProviderHasRows(t *testing.T) {
+	rows := map[string]int{}
+	for _, r := range adapter.MappingTable() {
+		rows[r.Provider]++
+	}
+	for _, p := range adapter.Providers() {
+		assert.Positive(t, rows[p], "%s is registered but has no rows in MappingTable (mapping.go)", p)
+	}
+}

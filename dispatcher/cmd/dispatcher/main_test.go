@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRun_unknownCommand: a name that is not a subcommand, an argument after
+// "run", or bad replay flags are bad usage (exit 2) and start nothing. The
+// environment is one the dispatcher could start with, so a run that went on to
+// the service would block here or fail with 1.
+func TestRun_unknownCommand(t *testing.T) {
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	require.NoError(t, os.WriteFile(routes, []byte("sinks:\n  down: {kind: kafka, topic: down}\n"+
+		"routes:\n  - {match: {always: true}, to: [down]}\n"), 0o600))
+	t.Setenv("DISPATCHER_ROUTES_FILE", routes)
+	t.Setenv("DISPATCHER_OPS_ADDR", "127.0.0.1:0")
+	t.Setenv("KAFKA_BROKERS", "127.0.0.1:1")
+	for _, args := range [][]string{
+		{"frobnicate"}, {"--sink", "hook"}, {"run", "extra"},
+		{"replay", "--bogus"}, {"replay", "hook"}, {"replay", "--since", "yesterday"},
+	} {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithCancel(t.Context())
+		code := make(chan int, 1)
+		go func() { code <- run(ctx, args, nil, &stdout, &stderr) }()
+		select {
+		case c := <-code:
+			assert.Equal(t, 2, c, "%q", args)
+		case <-time.After(10 * time.Second):
+			cancel()
+			<-code
+			t.Fatalf("%q: run did not return: it started the dispatcher", args)
+		}
+		cancel()
+		assert.Contains(t, stderr.String(), "usage: dispatcher", "%q", args)
+		assert.Empty(t, stdout.String(), "%q", args)
+	}
+}
