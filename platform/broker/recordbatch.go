@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"time"
 
+	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 )
@@ -36,7 +39,8 @@ const (
 // decompression buffer and the header keys it has seen, so a steady stream of
 // batches allocates only what the messages keep.
 type recordDecoder struct {
-	inflated   bytes.Buffer
+	inflated   []byte
+	zstd       *zstd.Decoder
 	headerKeys map[string]string
 }
 
@@ -106,24 +110,11 @@ func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset
 	count := int(int32(binary.BigEndian.Uint32(b[57:])))
 	body := b[batchHeaderSize:]
 	if c := compress.Compression(attrs & attrCompression); c != compress.None {
-		codec := c.Codec()
-		if codec == nil {
-			return msgs, 0, fmt.Errorf("record batch at %d: unknown compression %d", baseOffset, c)
-		}
-		zr := codec.NewReader(bytes.NewReader(body))
-		if d.inflated.Cap() > 4<<20 {
-			d.inflated = bytes.Buffer{} // do not keep an unusually large batch's buffer
-		}
-		d.inflated.Reset()
-		_, err := d.inflated.ReadFrom(io.LimitReader(zr, maxInflatedBatch+1))
-		_ = zr.Close()
-		if err == nil && d.inflated.Len() > maxInflatedBatch {
-			err = fmt.Errorf("more than %d bytes", maxInflatedBatch)
-		}
+		inflated, err := d.inflate(c, body)
 		if err != nil {
-			return msgs, 0, fmt.Errorf("record batch at %d: decompressing: %w", baseOffset, err)
+			return msgs, 0, fmt.Errorf("record batch at %d: decompressing %s: %w", baseOffset, c, err)
 		}
-		body = d.inflated.Bytes()
+		body = inflated
 	}
 	if count < 0 || count > len(body) {
 		return msgs, 0, fmt.Errorf("record batch at %d: %d records in %d bytes", baseOffset, count, len(body))
@@ -164,6 +155,97 @@ func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset
 		})
 	}
 	return msgs, max(after, from), nil
+}
+
+// inflate decompresses a batch's records into the decoder's buffer, at most
+// maxInflatedBatch bytes. Snappy and zstd are decoded here with that bound
+// checked before anything is allocated: kafka-go's readers size their buffers
+// from lengths in the data (a xerial frame length, a snappy or zstd header), so
+// a few corrupt bytes could make them allocate gigabytes. gzip and lz4 stream
+// within fixed windows and are read through kafka-go's codecs.
+func (d *recordDecoder) inflate(c compress.Compression, src []byte) ([]byte, error) {
+	if cap(d.inflated) > 4<<20 {
+		d.inflated = nil // do not keep an unusually large batch's buffer
+	}
+	var err error
+	switch c {
+	case compress.Snappy:
+		d.inflated, err = inflateSnappy(d.inflated[:0], src)
+		return d.inflated, err
+	case compress.Zstd:
+		if d.zstd == nil {
+			if d.zstd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+				zstd.WithDecoderMaxMemory(maxInflatedBatch), zstd.WithDecoderMaxWindow(maxInflatedBatch)); err != nil {
+				return nil, err
+			}
+		}
+		d.inflated, err = d.zstd.DecodeAll(src, d.inflated[:0])
+		return d.inflated, err
+	}
+	codec := c.Codec()
+	if codec == nil {
+		return nil, fmt.Errorf("unknown compression %d", c)
+	}
+	zr := codec.NewReader(bytes.NewReader(src))
+	defer zr.Close()
+	buf := bytes.NewBuffer(d.inflated[:0])
+	_, err = buf.ReadFrom(io.LimitReader(zr, maxInflatedBatch+1))
+	d.inflated = buf.Bytes()
+	if err == nil && len(d.inflated) > maxInflatedBatch {
+		err = errTooLarge
+	}
+	return d.inflated, err
+}
+
+var errTooLarge = fmt.Errorf("inflates past %d bytes", maxInflatedBatch)
+
+// xerialMagic starts a snappy payload in xerial framing (what the Java client
+// and kafka-go write): the magic, then a version and a compatible version
+// (4 bytes each), then frames of a 4-byte length and a snappy block.
+var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
+
+// inflateSnappy appends to dst the decoded snappy payload src, xerial-framed or
+// one raw block, checking every length against what src holds and the total
+// against maxInflatedBatch before decoding.
+func inflateSnappy(dst, src []byte) ([]byte, error) {
+	if !bytes.HasPrefix(src, xerialMagic) {
+		return appendSnappyBlock(dst, src)
+	}
+	if len(src) < 16 {
+		return dst, io.ErrUnexpectedEOF
+	}
+	src = src[16:]
+	for len(src) > 0 {
+		if len(src) < 4 {
+			return dst, io.ErrUnexpectedEOF
+		}
+		n := binary.BigEndian.Uint32(src)
+		if uint64(n) > uint64(len(src)-4) {
+			return dst, io.ErrUnexpectedEOF
+		}
+		var err error
+		if dst, err = appendSnappyBlock(dst, src[4:4+n]); err != nil {
+			return dst, err
+		}
+		src = src[4+n:]
+	}
+	return dst, nil
+}
+
+func appendSnappyBlock(dst, block []byte) ([]byte, error) {
+	n, err := snappy.DecodedLen(block)
+	if err != nil {
+		return dst, err
+	}
+	if n > maxInflatedBatch-len(dst) {
+		return dst, errTooLarge
+	}
+	dst = slices.Grow(dst, n)
+	out, err := snappy.Decode(dst[len(dst):len(dst)+n], block)
+	if err != nil {
+		return dst, err
+	}
+	return dst[:len(dst)+len(out)], nil
 }
 
 // headerKey returns b as a string, the same string for every record with that
