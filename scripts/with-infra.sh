@@ -87,4 +87,20 @@ if [ -n "$need" ]; then
   fi
 fi
 
-"$@"
+# The command runs as a background job in its own process group (set -m) and is
+# waited for, so that a SIGTERM sent to this script alone (a CI runner's cancel)
+# stops the command at once, and the servers after it: bash runs a trap only
+# between commands, so a foreground command would first run to its end. A signal
+# is passed on to the command's whole group (make and the test binaries), and
+# Ctrl-C, which the terminal sends to this script's group, is passed on too.
+set -m
+"$@" &
+child=$!
+stop_child() {
+  kill "-$1" -- "-$child" 2>/dev/null
+  wait "$child" 2>/dev/null
+  exit "$2"
+}
+trap 'stop_child INT 130' INT
+trap 'stop_child TERM 143' TERM
+wait "$child"
