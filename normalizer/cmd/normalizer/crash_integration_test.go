@@ -47,28 +47,47 @@ func freeAddr(t *testing.T) string {
 
 // process is one normalizer subprocess.
 type process struct {
-	cmd  *exec.Cmd
-	ops  string
-	done chan error
-	log  *strings.Builder
+	cmd *exec.Cmd
+	ops string
+	// done receives Wait's answer once; exited is closed after it.
+	done   chan error
+	exited chan struct{}
+	log    *strings.Builder
 }
 
+// startNormalizer starts the service (`normalizer run`) with its ops listener on
+// a free port.
 func startNormalizer(t *testing.T, env []string) *process {
+	t.Helper()
+	ops := freeAddr(t)
+	p := startProcess(t, append(env[:len(env):len(env)], "NORMALIZER_OPS_ADDR="+ops), "run")
+	p.ops = ops
+	return p
+}
+
+// startProcess starts the normalizer binary with args (a subcommand and its
+// flags) and env added to this process's environment. It is killed when the test
+// ends, and its output is logged if the test failed. Read p.log only after
+// p.done answered.
+func startProcess(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	bin, err := buildBinary()
 	require.NoError(t, err)
-	ops := freeAddr(t)
-	p := &process{ops: ops, done: make(chan error, 1), log: &strings.Builder{}}
-	p.cmd = exec.Command(bin, "run")
-	p.cmd.Env = append(os.Environ(), append(env, "NORMALIZER_OPS_ADDR="+ops)...)
+	p := &process{done: make(chan error, 1), exited: make(chan struct{}), log: &strings.Builder{}}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout = p.log
 	p.cmd.Stderr = p.log
 	require.NoError(t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait() }()
+	go func() {
+		p.done <- p.cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
+		<-p.exited // its output is complete
 		if t.Failed() {
-			t.Logf("normalizer output:\n%s", tail(p.log.String(), 4000))
+			t.Logf("normalizer %s output:\n%s", strings.Join(args, " "), tail(p.log.String(), 4000))
 		}
 	})
 	return p

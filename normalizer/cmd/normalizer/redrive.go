@@ -28,6 +28,10 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 	if !ok {
 		return 2
 	}
+	batch, ok := repairBatch(stderr)
+	if !ok {
+		return 2
+	}
 	ctx, env, done, ok := startRepair(ctx, stderr)
 	if !ok {
 		return 1
@@ -35,7 +39,7 @@ func redrive(ctx context.Context, args []string, stderr io.Writer, normalize rep
 	defer done()
 	r, err := repair.NewRedriver(repair.RedriveConfig{
 		DLQTopic: env.cfg.DLQTopic, RawTopic: env.cfg.RawTopic, Reason: *reason, Provider: *provider,
-		Since: s, Until: u, DryRun: *dry, IncludeRedriven: *again, MarkTTL: env.cfg.Kafka.RepairRetention(),
+		Since: s, Until: u, DryRun: *dry, IncludeRedriven: *again, MarkTTL: env.cfg.Kafka.RepairRetention(), BatchSize: batch,
 	}, env.cfg.Kafka.Brokers, env.writer, env.rdb, env.cfg.RedisPrefix, normalize)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -30,6 +30,10 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 	if !ok {
 		return 2
 	}
+	batch, ok := repairBatch(stderr)
+	if !ok {
+		return 2
+	}
 	ctx, env, done, ok := startRepair(ctx, stderr)
 	if !ok {
 		return 1
@@ -38,7 +42,7 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 	cfg := env.cfg
 	r, err := repair.NewRenormalizer(repair.RenormalizeConfig{
 		RawTopic: cfg.RawTopic, CanonicalTopic: cfg.CanonicalTopic, Since: s, Until: u, Provider: *provider, DryRun: *dry,
-		CheckpointTTL: cfg.Kafka.RepairRetention(),
+		CheckpointTTL: cfg.Kafka.RepairRetention(), BatchSize: batch,
 	}, cfg.Kafka.Brokers, repair.RenormalizeDeps{
 		Producer: env.writer, Redis: env.rdb, Prefix: cfg.RedisPrefix, Normalize: normalize,
 		Store:  lookup.NewStore(env.rdb, cfg.RedisPrefix),

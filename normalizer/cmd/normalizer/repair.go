@@ -51,6 +51,30 @@ func openRepairEnv(ctx context.Context, stderr io.Writer) (*repairEnv, bool) {
 	}}, true
 }
 
+// repairBatchEnv, when set, is the records per batch of `normalizer redrive`
+// and `normalizer renormalize` (each produce, Redis round trip and, for
+// renormalize, checkpoint); unset, each command keeps its own default
+// (repair.RedriveConfig and repair.RenormalizeConfig: 200 and 500). It exists
+// for the SIGKILL tests (repair_kill_integration_test.go): small batches make a
+// run take many batches, so a kill lands between two of them. Operators have no
+// reason to set it, so it is not among the README's variables.
+const repairBatchEnv = "NORMALIZER_REPAIR_BATCH"
+
+// repairBatch reads repairBatchEnv: 0 (the command's default) when unset; false
+// after printing what is wrong with it.
+func repairBatch(stderr io.Writer) (int, bool) {
+	v := os.Getenv(repairBatchEnv)
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100000 {
+		fmt.Fprintf(stderr, "%s=%q: want records per batch, 1..100000\n", repairBatchEnv, v)
+		return 0, false
+	}
+	return n, true
+}
+
 // parseTime reads an RFC 3339 time or a duration before now ("36h").
 func parseTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {

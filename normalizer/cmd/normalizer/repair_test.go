@@ -129,3 +129,27 @@ func TestProgress_show(t *testing.T) {
 	assert.Equal(t, "\r\033[K[=====>              ] 25% 50/200  read=50"+
 		"\r\033[K[====================] 100% 200/200  read=200\n", term.String(), "on a terminal: the bar, rewritten in place")
 }
+
+// TestRepairBatchEnv: NORMALIZER_REPAIR_BATCH is records per batch; unset keeps
+// the commands' defaults; anything but a positive count is bad usage.
+func TestRepairBatchEnv(t *testing.T) {
+	var stderr bytes.Buffer
+	t.Setenv(repairBatchEnv, "")
+	n, ok := repairBatch(&stderr)
+	assert.True(t, ok)
+	assert.Equal(t, 0, n, "unset: the command's default")
+	t.Setenv(repairBatchEnv, "5")
+	n, ok = repairBatch(&stderr)
+	assert.True(t, ok)
+	assert.Equal(t, 5, n)
+	for _, bad := range []string{"0", "-1", "ten", "100001"} {
+		t.Setenv(repairBatchEnv, bad)
+		_, ok = repairBatch(&stderr)
+		assert.False(t, ok, bad)
+		for _, cmd := range [][]string{{"redrive"}, {"renormalize", "--since", "1h"}} {
+			stderr.Reset()
+			assert.Equal(t, 2, run(t.Context(), cmd, nil, &bytes.Buffer{}, &stderr), "%s with %s=%s", cmd[0], repairBatchEnv, bad)
+			assert.Contains(t, stderr.String(), repairBatchEnv)
+		}
+	}
+}
