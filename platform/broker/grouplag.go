@@ -10,23 +10,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// GroupLag returns, for each topic, how many records the consumer group has not
-// committed yet: the sum over the topic's partitions of the end offset minus the
-// group's committed offset (a partition without a commit counts from its first
-// retained offset, as a group starting at the earliest offset would read it).
-//
-// This is the lag an autoscaler (KEDA) and an operator mean. kafka-go's
-// Reader.Stats().Lag is not: it is the fetch position of whichever partition the
-// reader read last, and it stops moving when the reader stops reading.
-//
-// GroupLag opens its own connections; ExportGroupLag keeps one client for its
-// whole life instead.
-func GroupLag(ctx context.Context, cfg Config, group string, topics []string) (map[string]int64, error) {
-	c := newLagClient(cfg)
-	defer ResetTransport(c.Transport)
-	return groupLag(ctx, c, group, topics)
-}
-
 // newLagClient is the client of the lag readers: its own pooled connections
 // (kept 5 minutes, longer than any lag interval, so a round never dials) and
 // cluster metadata cached 5 minutes, so an exporter costs almost no Metadata
@@ -37,7 +20,16 @@ func newLagClient(cfg Config) *kafka.Client {
 	return &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr, Timeout: 10 * time.Second}
 }
 
-// groupLag reads the committed offsets first, then asks the partition leaders for
+// groupLag returns, for each topic, how many records the consumer group has not
+// committed yet: the sum over the topic's partitions of the end offset minus the
+// group's committed offset (a partition without a commit counts from its first
+// retained offset, as a group starting at the earliest offset would read it).
+//
+// This is the lag an autoscaler (KEDA) and an operator mean. kafka-go's
+// Reader.Stats().Lag is not: it is the fetch position of whichever partition the
+// reader read last, and it stops moving when the reader stops reading.
+//
+// It reads the committed offsets first, then asks the partition leaders for
 // the end offset of every partition (one ListOffsets request per leader) and,
 // in a second request, the first offset of the partitions without a commit,
 // if any.
@@ -107,7 +99,7 @@ func groupLag(ctx context.Context, c *kafka.Client, group string, topics []strin
 // DefaultLagInterval is ExportGroupLag's default interval.
 const DefaultLagInterval = 15 * time.Second
 
-// ExportGroupLag sets g{topic} from GroupLag now and then every interval until ctx
+// ExportGroupLag sets g{topic} to the group's lag (groupLag) now and then every interval until ctx
 // ends. It blocks; run it in its own goroutine. A failed round (broker down) keeps
 // the last values, drops the exporter's connections and cached metadata, and logs
 // once per failure streak.
@@ -115,11 +107,11 @@ const DefaultLagInterval = 15 * time.Second
 // One client serves every round, so a round dials nothing and reads metadata from
 // the client's cache (refreshed every 5 minutes or after a failed round). Each
 // round costs the brokers, per group, a FindCoordinator and an OffsetFetch
-// request plus one ListOffsets request per partition, and one more per partition
-// the group has never committed (kafka-go sends one per partition and offset
-// kind): 8 requests a round for a committed 6-partition topic, about one every
-// 2 s at the 15 s default (DefaultLagInterval), while KEDA and Prometheus read
-// the gauge every 15-30 s anyway.
+// request, one ListOffsets request per partition leader, and one more per
+// leader of partitions the group has never committed (ListOffsets): 3 requests a
+// round for a committed topic on one broker, one every 5 s at the 15 s default
+// (DefaultLagInterval), while KEDA and Prometheus read the gauge every 15-30 s
+// anyway.
 func ExportGroupLag(ctx context.Context, cfg Config, group string, topics []string, g *prometheus.GaugeVec, interval time.Duration, log *zap.Logger) {
 	if interval <= 0 {
 		interval = DefaultLagInterval

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/platform/broker"
@@ -17,7 +16,7 @@ import (
 )
 
 // TestIntegrationGroupLag commits part of a topic in a consumer group and checks
-// the lag is what is left, summed over partitions.
+// the exported lag is what is left, summed over partitions.
 func TestIntegrationGroupLag(t *testing.T) {
 	t.Parallel()
 	k := testkit.Kafka(t)
@@ -27,14 +26,12 @@ func TestIntegrationGroupLag(t *testing.T) {
 
 	writeKeyed(ctx, t, k, topic, 30)
 
-	// The transport's cached cluster metadata may predate the topic for a moment.
-	var lag map[string]int64
-	require.Eventually(t, func() bool {
-		var err error
-		lag, err = broker.GroupLag(ctx, k.Config(), group, []string{topic})
-		return err == nil
-	}, 30*time.Second, 100*time.Millisecond)
-	assert.Equal(t, int64(30), lag[topic], "a group without commits owes everything")
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_lag"}, []string{"topic"})
+	go broker.ExportGroupLag(ctx, k.Config(), group, []string{topic}, g, 100*time.Millisecond, nil)
+	// The exporter's cached cluster metadata may predate the topic for a moment:
+	// a failed round keeps the gauge unset and the next one reads it afresh.
+	require.Eventually(t, func() bool { return testutil.ToFloat64(g.WithLabelValues(topic)) == 30 },
+		30*time.Second, 20*time.Millisecond, "a group without commits owes everything")
 
 	r := broker.NewReader(k.Config(), group, []string{topic}, nil, broker.ReaderOptions{})
 	defer r.Close()
@@ -47,15 +44,8 @@ func TestIntegrationGroupLag(t *testing.T) {
 		read = append(read, m)
 	}
 	require.NoError(t, r.CommitMessages(ctx, broker.LastPerPartition(read)...))
-
-	lag, err := broker.GroupLag(ctx, k.Config(), group, []string{topic})
-	require.NoError(t, err)
-	assert.Equal(t, int64(18), lag[topic], "lag is what the group has not committed")
-
-	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_lag"}, []string{"topic"})
-	go broker.ExportGroupLag(ctx, k.Config(), group, []string{topic}, g, time.Hour, nil)
 	require.Eventually(t, func() bool { return testutil.ToFloat64(g.WithLabelValues(topic)) == 18 },
-		10*time.Second, 20*time.Millisecond)
+		10*time.Second, 20*time.Millisecond, "lag is what the group has not committed")
 }
 
 // writeKeyed writes n records keyed k0..k<n-1> (spread over the partitions by

@@ -1,6 +1,7 @@
 package devrun
 
 import (
+	"errors"
 	"time"
 
 	"github.com/courierhook/pipeline/platform/config"
@@ -54,9 +55,9 @@ type Config struct {
 	StopTimeout time.Duration `env:"DEVRUN_STOP_TIMEOUT" envDefault:"20s"`
 }
 
-// Validate checks the values that would otherwise fail late.
+// Validate reports every value that would otherwise fail late, joined.
 func (c *Config) Validate() error {
-	checks := []error{
+	return errors.Join(
 		config.Check(c.KafkaPort >= 0 && c.KafkaPort < 65536, "DEVRUN_KAFKA_PORT", "a port number"),
 		config.Check(c.RedisPort >= 0 && c.RedisPort < 65536, "DEVRUN_REDIS_PORT", "a port number"),
 		config.Check(c.SinkPort >= 0 && c.SinkPort < 65536, "DEVRUN_SINK_PORT", "a port number"),
@@ -66,11 +67,5 @@ func (c *Config) Validate() error {
 		config.Check(c.GatewayAddr != "", "GATEWAY_ADDR", "host:port"),
 		config.Check(c.ReadyTimeout > 0, "DEVRUN_READY_TIMEOUT", "a positive duration"),
 		config.Check(c.StopTimeout > 0, "DEVRUN_STOP_TIMEOUT", "a positive duration"),
-	}
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }

@@ -27,5 +27,9 @@ func TestConfig_Defaults(t *testing.T) {
 		GatewayAddr: "127.0.0.1:8080", ReadyTimeout: 1, StopTimeout: 1, RoutesFile: "x"}
 	require.NoError(t, c.Validate())
 	c.Partitions = 0
-	assert.Error(t, c.Validate())
+	c.BinDir = ""
+	err := c.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "DEVRUN_PARTITIONS")
+	assert.Contains(t, err.Error(), "DEVRUN_BIN_DIR", "every bad value is reported, not only the first")
 }
