@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -80,6 +81,22 @@ func TestCompose_TopicsInit(t *testing.T) {
 	assert.Positive(t, topics[schemas.TopicDispatchDLQ], "dispatch DLQ created")
 	for _, delay := range strings.Split(envDefault(t, goSource(t, repoRoot(t), "dispatcher"), "DISPATCHER_RETRY_DELAYS"), ",") {
 		assert.Positive(t, topics[schemas.TopicDispatchRetryPrefix+delay], "retry tier topic for %s (the broker does not auto-create)", delay)
+	}
+}
+
+// TestCompose_RepairRetentionIsOneKnob: the retention kafka-init gives the raw
+// topic and the DLQs and the one the services keep redrive marks and
+// renormalize checkpoints for come from the same variable, so raising one
+// cannot leave the other behind (a late redrive would re-send what it sent).
+func TestCompose_RepairRetentionIsOneKnob(t *testing.T) {
+	p := loadCompose(t)
+	ms := env(p.Services["kafka-init"], "REPAIR_RETENTION_MS")
+	require.NotEmpty(t, ms)
+	assert.Equal(t, "2592000000", ms, "30 days by default")
+	for _, name := range Services {
+		got, err := time.ParseDuration(env(p.Services[name], "KAFKA_REPAIR_RETENTION"))
+		require.NoError(t, err, name)
+		assert.Equal(t, ms, strconv.FormatInt(got.Milliseconds(), 10), "%s keeps its repair marks as long as the topics keep records", name)
 	}
 }
 

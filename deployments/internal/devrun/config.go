@@ -51,6 +51,9 @@ type Config struct {
 	LogFormat string `env:"LOG_FORMAT" envDefault:"console"`
 	// ReadyTimeout bounds the wait for every /readyz to answer 200.
 	ReadyTimeout time.Duration `env:"DEVRUN_READY_TIMEOUT" envDefault:"90s"`
+	// RepairRetention is the retention devrun gives the raw topic and the
+	// dead-letter topics it creates; the services read the same variable.
+	RepairRetention time.Duration `env:"KAFKA_REPAIR_RETENTION" envDefault:"720h"`
 	// StopTimeout bounds each child's drain after SIGTERM; then SIGKILL.
 	StopTimeout time.Duration `env:"DEVRUN_STOP_TIMEOUT" envDefault:"20s"`
 }
@@ -67,5 +70,6 @@ func (c *Config) Validate() error {
 		config.Check(c.GatewayAddr != "", "GATEWAY_ADDR", "host:port"),
 		config.Check(c.ReadyTimeout > 0, "DEVRUN_READY_TIMEOUT", "a positive duration"),
 		config.Check(c.StopTimeout > 0, "DEVRUN_STOP_TIMEOUT", "a positive duration"),
+		config.Check(c.RepairRetention > 0, "KAFKA_REPAIR_RETENTION", "a positive duration"),
 	)
 }

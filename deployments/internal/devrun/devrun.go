@@ -101,7 +101,7 @@ func (l *Launcher) Run(ctx context.Context) (err error) {
 	st.GatewayOpsURL = "http://" + cfg.GatewayOpsAddr
 
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = broker.EnsureTopics(tctx, st.KafkaBrokers, Topics(cfg.Partitions)...)
+	err = broker.EnsureTopics(tctx, st.KafkaBrokers, Topics(cfg.Partitions, broker.Config{Retention: cfg.RepairRetention})...)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("creating topics: %w", err)
@@ -170,13 +170,17 @@ func (l *Launcher) Run(ctx context.Context) (err error) {
 	}
 }
 
-// Topics are the topics devrun creates (EnsureTopics leaves existing ones alone).
-func Topics(partitions int) []broker.TopicSpec {
+// Topics are the topics devrun creates (EnsureTopics leaves existing ones alone),
+// the raw topic and the dead-letter topics with the services' repair retention
+// (KAFKA_REPAIR_RETENTION, kafka.RepairTopicConfig), as the services would
+// create them.
+func Topics(partitions int, kafka broker.Config) []broker.TopicSpec {
+	repair := kafka.RepairTopicConfig()
 	return []broker.TopicSpec{
-		{Name: schemas.TopicRaw, Partitions: partitions},
+		{Name: schemas.TopicRaw, Partitions: partitions, Config: repair},
 		{Name: schemas.TopicCanonical, Partitions: partitions},
-		{Name: schemas.TopicRawDLQ, Partitions: 3},
-		{Name: schemas.TopicDispatchDLQ, Partitions: 3},
+		{Name: schemas.TopicRawDLQ, Partitions: 3, Config: repair},
+		{Name: schemas.TopicDispatchDLQ, Partitions: 3, Config: repair},
 	}
 }
 
