@@ -55,6 +55,18 @@ start_redis() {
 }
 
 # ---------------------------------------------------------------- Kafka
+# need_java installs a JRE and Maven from Debian packages when either is missing
+# (Kafka runs on Java 17+; its jars come from Maven Central through mvn).
+need_java() {
+  local pkgs=()
+  command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
+  [ ${#pkgs[@]} -eq 0 ] && return
+  log "installing ${pkgs[*]} (Debian packages)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${pkgs[@]}" >/dev/null
+}
+
 kafka_classpath() {
   if [ ! -f "$libs/.complete" ] && [ -f "$infra/kafka/libs/.complete" ]; then
     mkdir -p "$(dirname "$libs")"; mv "$infra/kafka/libs" "$libs" # cache of an older layout
@@ -75,6 +87,7 @@ start_kafka() {
   if port_open "$kafka_port"; then
     echo "port $kafka_port is taken by a process infra-up did not start; stop it or set KAFKA_PORT" >&2; exit 1
   fi
+  need_java
   kafka_classpath
   local conf="$infra/kafka/server.properties" data="$infra/kafka/data"
   cat >"$conf" <<PROPS

@@ -121,7 +121,7 @@ func credentials(provider string, body []byte, sendstackVariant string) (path st
 		case auth.VariantHMACWebhookID:
 			msg = []byte(env.WebhookID)
 		case auth.VariantHMACWebhookIDRaw:
-			msg = []byte(`"` + env.WebhookID + `"`)
+			msg = auth.JSONString(env.WebhookID)
 		}
 		return "/webhooks/sendstack", map[string]string{"X-Sendstack-Signature": auth.Sign(sendstackSecret, msg)}
 	}

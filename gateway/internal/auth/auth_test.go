@@ -234,3 +234,30 @@ func TestTrustedProxies_ClientIP(t *testing.T) {
 		assert.Equal(t, c.want, tp.ClientIP(a(c.peer), c.xff).String(), name)
 	}
 }
+
+// TestJSONString: the quoted-webhookId message is what JavaScript's
+// JSON.stringify writes (expected values printed by node 18 for the same inputs),
+// so an id with a quote or a backslash verifies instead of failing.
+func TestJSONString(t *testing.T) {
+	for in, want := range map[string]string{
+		"wh-1":         `"wh-1"`,
+		"a\"b\\c":      `"a\"b\\c"`,
+		"\b\f\n\r\t":   `"\b\f\n\r\t"`,
+		"\u0001\u001f": `"\u0001\u001f"`,
+		"<&>":          `"<&>"`,
+		"é\u2028":      "\"é\u2028\"",
+	} {
+		assert.Equal(t, want, string(auth.JSONString(in)), "%q", in)
+	}
+
+	// A verifier signing an id that needs escaping accepts the sender's signature.
+	id := `wh-"1"`
+	v, err := auth.SendstackHMAC(auth.HMACOptions{Header: "X-Sig", Secrets: []string{"secret"},
+		Messages:  []string{auth.MessageWebhookIDJSON},
+		WebhookID: func([]byte) (string, bool) { return id, true }, Replay: auth.NewReplayGuard(0, 0)})
+	require.NoError(t, err)
+	h := http.Header{"X-Sig": {auth.Sign("secret", []byte(`"wh-\"1\""`))}} // JSON.stringify('wh-"1"')
+	m, err := v.Verify(&auth.Request{Header: h, Body: []byte(`{"webhookId":"wh-\"1\""}`)})
+	require.NoError(t, err)
+	assert.Equal(t, auth.VariantHMACWebhookIDRaw, m.Variant)
+}

@@ -124,7 +124,7 @@ func SendstackHMAC(o HMACOptions) (Verifier, error) {
 				try(hmac.Equal(sig, mac(k, []byte(id))), VariantHMACWebhookID, i)
 			}
 			if weakJSON && hasID {
-				try(hmac.Equal(sig, mac(k, []byte(`"`+id+`"`))), VariantHMACWebhookIDRaw, i)
+				try(hmac.Equal(sig, mac(k, JSONString(id))), VariantHMACWebhookIDRaw, i)
 			}
 		}
 		if variant == "" {
@@ -137,6 +137,41 @@ func SendstackHMAC(o HMACOptions) (Verifier, error) {
 		}
 		return Match{Variant: variant, Secret: strconv.Itoa(secret)}, nil
 	}), nil
+}
+
+// JSONString is s as JavaScript's JSON.stringify(s) writes it, the message a
+// sender signing "JSON.stringify(webhookId)" signs: quoted, with `"` and `\`
+// escaped, \b \f \n \r \t in their short forms and other control characters
+// as \u00xx; everything else as it is (unlike encoding/json, which also escapes
+// <, >, &, U+2028 and U+2029).
+func JSONString(s string) []byte {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\b':
+			b = append(b, `\b`...)
+		case '\f':
+			b = append(b, `\f`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\t':
+			b = append(b, `\t`...)
+		default:
+			if c < 0x20 {
+				b = append(b, `\u00`...)
+				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			} else {
+				b = append(b, c)
+			}
+		}
+	}
+	return append(b, '"')
 }
 
 // Sign returns the hex HMAC-SHA256 of msg with secret: what SendstackHMAC accepts.
