@@ -81,7 +81,8 @@ func lookupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // order, accepting the flags before, between and after them (fs.Parse alone stops
 // at the first positional argument, so "webhook REQ --raw" would leave --raw
 // unparsed). "--" ends the flags: what follows is positional even when it starts
-// with "-". It assumes fs has only boolean flags, so a "--" is never a flag's value.
+// with "-". A "--" given as a flag's value would be taken for the end of the
+// flags: none of the commands using it has a flag whose value could be "--".
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {

@@ -33,7 +33,8 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	interval := fs.Duration("interval", time.Second, "receive time between one body and the next")
 	window := fs.Duration("redelivery-window", defaultRedeliveryWindow,
 		"the same bytes of an event without provider time or id received less than this after they were emitted are a re-delivery (NORMALIZER_REDELIVERY_WINDOW)")
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args) // flags before or after the files
+	if err != nil {
 		return 2
 	}
 	if *provider == "" {
@@ -49,7 +50,7 @@ func normalize(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		received = t.UTC()
 	}
-	bodies, names, err := readBodies(fs.Args(), stdin)
+	bodies, names, err := readBodies(files, stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

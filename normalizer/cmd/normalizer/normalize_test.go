@@ -124,7 +124,8 @@ func TestNormalize_filesInOrder(t *testing.T) {
 	}
 	require.Len(t, files, 3)
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), append([]string{"normalize", "--provider", "kiriminaja"}, files...), nil, &stdout, &stderr)
+	// The flags may follow the files.
+	code := run(t.Context(), append(append([]string{"normalize"}, files...), "--provider", "kiriminaja"), nil, &stdout, &stderr)
 	require.Equal(t, 0, code, stderr.String())
 	evs := decodeEvents(t, stdout.String())
 	require.Len(t, evs, 3)
