@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/courierhook/pipeline/dispatcher/internal/app"
+	"github.com/courierhook/pipeline/platform/config"
+	"github.com/courierhook/pipeline/platform/lifecycle"
 )
 
 // replay re-sends the dead-lettered deliveries the flags select (README
@@ -43,11 +45,12 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parsing --since/--until: %v\n%s\n", err, usage)
 		return 2
 	}
-	ctx, cfg, log, done, ok := start(ctx, stderr)
+	svc, ok := lifecycle.Start(ctx, "dispatcher", version, stderr, config.Load[app.Config], logConfig)
 	if !ok {
 		return 1
 	}
-	defer done()
+	defer svc.Done()
+	ctx, cfg, log := svc.Ctx, svc.Cfg, svc.Log
 	cfg.OpsAddr = ""
 	a, err := app.New(cfg, log)
 	if err != nil {

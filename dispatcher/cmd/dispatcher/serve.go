@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"go.uber.org/zap"
@@ -13,41 +12,16 @@ import (
 	"github.com/courierhook/pipeline/platform/logging"
 )
 
+func logConfig(c app.Config) logging.Config { return c.Log }
+
 // serve runs the service until SIGINT/SIGTERM and a clean drain (exit 0).
 func serve(ctx context.Context, stderr io.Writer) int {
-	ctx, cfg, log, done, ok := start(ctx, stderr)
-	if !ok {
-		return 1
-	}
-	defer done()
-	a, err := app.New(cfg, log)
-	if err != nil {
-		log.Error("starting dispatcher", zap.Error(err))
-		return 1
-	}
-	if err := a.Run(ctx); err != nil {
-		log.Error("dispatcher stopped with an error", zap.Error(err))
-		return 1
-	}
-	return 0
-}
-
-// start loads the configuration from the environment, builds the logger it
-// names, logs the (masked) configuration and ties ctx to SIGINT/SIGTERM. A
-// configuration or logger error is written to stderr and ok is false. done
-// stops the signal handling and flushes the log.
-func start(ctx context.Context, stderr io.Writer) (_ context.Context, _ app.Config, _ *zap.Logger, done func(), ok bool) {
-	cfg, err := config.Load[app.Config]()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return ctx, cfg, nil, nil, false
-	}
-	log, err := logging.New("dispatcher", cfg.Log)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return ctx, cfg, nil, nil, false
-	}
-	ctx, stop := lifecycle.SignalContext(ctx, log)
-	log.Info("configuration", zap.String("version", version), zap.Any("config", config.Masked(cfg)))
-	return ctx, cfg, log, func() { stop(); _ = log.Sync() }, true
+	return lifecycle.Serve(ctx, "dispatcher", version, stderr, config.Load[app.Config], logConfig,
+		func(ctx context.Context, cfg app.Config, log *zap.Logger) error {
+			a, err := app.New(cfg, log)
+			if err != nil {
+				return err
+			}
+			return a.Run(ctx)
+		})
 }

@@ -119,13 +119,15 @@ func logProviders(log *zap.Logger, cfg Config, providers map[string]*provider.Pr
 	for _, name := range provider.Names() {
 		configured[name] = !providers[name].Closed
 	}
-	masked := config.Masked(cfg)
+	// The rest of the configuration is logged at start (lifecycle.Start); the
+	// providers' settings come from the environment and the providers file.
+	masked := map[string]string{}
 	for name, s := range cfg.Providers {
 		for k, v := range config.Masked(s) {
 			masked[provider.EnvPrefix(name)+k] = v
 		}
 	}
-	log.Info("configuration", zap.Any("config", masked), zap.Any("providers_configured", configured))
+	log.Info("providers", zap.Any("config", masked), zap.Any("providers_configured", configured))
 	for _, name := range provider.Names() {
 		p := providers[name]
 		switch {

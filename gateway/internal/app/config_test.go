@@ -58,8 +58,8 @@ func TestNew_LogSaysWhatIsEnforced(t *testing.T) {
 	for _, e := range logs.All() {
 		assert.NotContains(t, fmt.Sprint(e.ContextMap()), "new,old", e.Message)
 	}
-	// The configuration line still lists every provider variable, masked.
-	conf := logs.FilterMessage("configuration").All()
+	// The providers line lists every provider variable, masked.
+	conf := logs.FilterMessage("providers").All()
 	require.Len(t, conf, 1)
 	masked, ok := conf[0].ContextMap()["config"].(map[string]string)
 	require.True(t, ok, "config field is the masked map")

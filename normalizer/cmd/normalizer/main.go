@@ -11,9 +11,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
+
+	"github.com/courierhook/pipeline/platform/lifecycle"
 )
 
 // version is set at build time (Makefile: -ldflags "-X main.version=...").
@@ -23,14 +24,14 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// command runs one subcommand and returns the process exit code: 0 done, 1
-// failed, 2 bad usage (or, for normalize, a dead-lettered body), 3 not found
-// (lookup).
-type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+// usage lists the subcommands.
+const usage = "usage: normalizer [run] | normalize --provider NAME [FILE...] | redrive ... | renormalize --since T ... | lookup shipment P ID | lookup webhook REQ"
 
-// commands are the subcommands by name.
-var commands = map[string]command{
-	"run": func(ctx context.Context, _ []string, _ io.Reader, _, stderr io.Writer) int { return serve(ctx, stderr) },
+// commands are the subcommands by name (platform/lifecycle: the three services'
+// mains have one shape). Exit codes: 0 done, 1 failed, 2 bad usage (or, for
+// normalize, a dead-lettered body), 3 not found (lookup).
+var commands = lifecycle.Commands{
+	"run": lifecycle.NoArgs("run", usage, serve),
 	"normalize": func(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return normalize(args, stdin, stdout, stderr)
 	},
@@ -45,17 +46,7 @@ var commands = map[string]command{
 	},
 }
 
-// run runs the subcommand the first argument names ("run" when there is none)
-// and returns the process exit code.
+// run runs the subcommand the first argument names ("run" when there is none).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	name := "run"
-	if len(args) > 0 {
-		name, args = args[0], args[1:]
-	}
-	cmd, ok := commands[name]
-	if !ok {
-		fmt.Fprintf(stderr, "unknown command %q\nusage: normalizer [run] | normalize --provider NAME [FILE] | redrive ... | renormalize --since T ... | lookup shipment P ID | lookup webhook REQ\n", name)
-		return 2
-	}
-	return cmd(ctx, args, stdin, stdout, stderr)
+	return commands.Run(ctx, usage, args, stdin, stdout, stderr)
 }

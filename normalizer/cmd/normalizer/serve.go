@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"go.uber.org/zap"
@@ -15,28 +14,13 @@ import (
 
 // serve runs the service until SIGINT/SIGTERM and a clean drain (exit 0).
 func serve(ctx context.Context, stderr io.Writer) int {
-	cfg, err := config.Load[app.Config]()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	log, err := logging.New("normalizer", cfg.Log)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer func() { _ = log.Sync() }()
-	ctx, stop := lifecycle.SignalContext(ctx, log)
-	defer stop()
-	log.Info("normalizer starting", zap.String("version", version))
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		log.Error("starting normalizer", zap.Error(err))
-		return 1
-	}
-	if err := a.Run(ctx); err != nil {
-		log.Error("normalizer stopped with an error", zap.Error(err))
-		return 1
-	}
-	return 0
+	return lifecycle.Serve(ctx, "normalizer", version, stderr, config.Load[app.Config],
+		func(c app.Config) logging.Config { return c.Log },
+		func(ctx context.Context, cfg app.Config, log *zap.Logger) error {
+			a, err := app.New(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			return a.Run(ctx)
+		})
 }
