@@ -108,7 +108,34 @@ var dashRows = []Mapping{
 	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "COMPLETED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true},
 	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "FAILED", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecoverable, Note: "recoverable: ops may retry. LOGISTIC when serviceCategory says so, or proof without PICKUP_PROOF, or failedCount > 1"},
 	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "not confirmed for LOGISTIC"},
+
+	// Statuses of Dash's internal state machine that its public docs do not
+	// list (dashGlossary), each where its meaning is unambiguous, in the
+	// category whose flow names it. PENDING_PICKING_UP (LOGISTIC reassignment:
+	// back to a driver before pickup or before the last leg?) has no row. The
+	// glossary's "FAILED is not final" does not change the FAILED rows: the
+	// public docs, a published contract, call EXPRESS FAILED final.
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "PENDING_PAYMENT", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: dashGlossary + "; first status of both flows, before QUEUEING"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "ARRIVED_AT_PICKUP_POINT", Status: shipment.StatusCourierAssigned, SubStatus: shipment.SubCourierAssignedOther, Note: dashGlossary + "; driver at the pickup, between PICKING_UP and PENDING_DELIVERY (shadow status, from driver location)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "ARRIVED_AT_DESTINATION", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryOther, Note: dashGlossary + "; driver at the recipient, before COMPLETED (shadow status)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "PENDING_RETURN", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: dashGlossary + "; return flow after FAILED (or from ON_HOLD)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "IN_RETURN", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningToSender, Note: dashGlossary + "; return flow"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "ARRIVED_AT_RETURN_POINT", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningOther, Note: dashGlossary + "; at the return address, before RETURNED (shadow status)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "FAILED_IN_RETURN", Status: shipment.StatusException, SubStatus: shipment.SubExceptionReturnProblem, Note: dashGlossary + "; the return failed; goes on to RETURN_TO_HUB"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "RETURN_TO_HUB", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningOther, Note: dashGlossary + "; back to Dash's hub after FAILED_IN_RETURN (shadow status)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "ARRIVED_AT_HUB", Status: shipment.StatusReturning, SubStatus: shipment.SubReturningOther, Note: dashGlossary + "; at the hub, before ON_HOLD (shadow status)"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "ON_HOLD", Status: shipment.StatusException, SubStatus: shipment.SubExceptionOther, Note: dashGlossary + "; held at the hub until DISPOSED, RETURNED or PENDING_RETURN; not terminal"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "RETURNED", Status: shipment.StatusReturned, SubStatus: shipment.SubReturnedToSender, Terminal: true, Note: dashGlossary + "; final state"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "DISPOSED", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDestroyed, Terminal: true, Note: dashGlossary + "; final state, from ON_HOLD"},
+	{Provider: providers.Dash, Family: dashExpress, ProviderStatus: "EXPIRED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: dashGlossary + "; final state without delivery (unpaid or never allocated)"},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "PENDING_PAYMENT", Status: shipment.StatusCreated, SubStatus: shipment.SubCreatedOrderPlaced, Note: dashGlossary + "; LOGISTIC flow: PENDING_PAYMENT, QUEUEING, PREPARING"},
+	{Provider: providers.Dash, Family: dashLogistic, ProviderStatus: "ARRIVED_AT_DESTINATION", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryOther, Note: dashGlossary + "; LOGISTIC flow: IN_DELIVERY, ARRIVED_AT_DESTINATION, COMPLETED"},
 }
+
+// dashGlossary cites the statuses Dash's design-system team extracted from its
+// delivery service (delivery.state-machine.ts, delivery-status.ts): Dash code,
+// but not a contract Dash publishes for webhooks.
+const dashGlossary = "Dash internal glossary (not a published contract): dash-electric/dash-design-system@c90d58b apps/docs/registry/rules/dash-domain-glossary.md §B.4"
 
 // dashStatus is dashRows keyed by category + " " + status, e.g. "express queueing".
 var dashStatus = func() map[string]Mapping {
@@ -227,15 +254,24 @@ func dashInferStatus(p *dashPayload) string {
 	return ""
 }
 
+// dashReturnFlow are the glossary's statuses of the return that follows a
+// failure (FAILED → PENDING_RETURN → ... → RETURNED, or via FAILED_IN_RETURN,
+// the hub and ON_HOLD to DISPOSED): no new delivery attempt starts there.
+var dashReturnFlow = map[string]bool{
+	"pending return": true, "in return": true, "arrived at return point": true, "failed in return": true,
+	"return to hub": true, "arrived at hub": true, "on hold": true, "returned": true, "disposed": true,
+}
+
 // dashAttempt is the delivery attempt of an event from failedCount (the number
-// of failures so far): the failure itself on FAILED, the next attempt after
-// it otherwise. 0 (unknown) while nothing has failed.
+// of failures so far): the failure itself on FAILED and on the return flow
+// after it, the next attempt after it otherwise. 0 (unknown) while nothing
+// has failed.
 func dashAttempt(failedCount, status string) int {
 	n, err := strconv.Atoi(strings.TrimSpace(failedCount))
 	if err != nil || n <= 0 || n > 1000 {
 		return 0
 	}
-	if status == "failed" {
+	if status == "failed" || dashReturnFlow[status] {
 		return n
 	}
 	return n + 1
@@ -260,7 +296,8 @@ func dashEventTimes(p *dashPayload, status string) []flexString {
 // dashCategory tells EXPRESS from LOGISTIC from every signal the body has:
 //   - an explicit serviceCategory (or category) field;
 //   - the status: PREPARING, VERIFIED, NOT_VERIFIED are LOGISTIC-only; QUEUEING,
-//     ALLOCATING, PENDING_PICKUP, PICKING_UP, CANCELLED (and unknown) EXPRESS;
+//     ALLOCATING, PENDING_PICKUP, PICKING_UP, CANCELLED (and every status
+//     outside the shared four, the glossary's return flow included) EXPRESS;
 //   - EXPRESS-only marks: a trackingURL, a PICKUP_PROOF, serviceType INSTANT
 //     (LOGISTIC is SAME_DAY only), pickupAt on PENDING_DELIVERY (LOGISTIC sets
 //     it from IN_DELIVERY on);

@@ -38,6 +38,11 @@ type kiriminajaRow struct {
 	Reason       flexString  `json:"reason"`
 	ShippingCost flexDecimal `json:"shipping_cost"`
 
+	// Legacy instant_* method fields (kiriminajaInstantLegacySource).
+	AllocatedAt    flexString `json:"allocated_at"`
+	CanceledReason flexString `json:"canceled_reason"`
+	RejectedReason flexString `json:"rejected_reason"`
+
 	// update_instant_packages (legacy Instant) fields.
 	Status        flexString        `json:"status"`
 	Driver        *kiriminajaDriver `json:"driver"`
@@ -108,7 +113,7 @@ var kiriminajaCodeRows = []Mapping{
 	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "300", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "canceled by client"},
 	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "301", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "recipient refused"},
 	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "302", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledByShipper, Terminal: true, Note: "pickup canceled by seller"},
-	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "303", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost (site only)"},
+	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "303", Status: shipment.StatusException, SubStatus: shipment.SubExceptionLost, Note: "lost, \"Paket Hilang\" (kiriminaja/kiriminaja-docs@5db2c41 docs/2.important-notes/0.status-mapping.md; @62c1ce6 docs/3.express/8.status-mapping.md)"},
 	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "310", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient did not order"},
 	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "311", Status: shipment.StatusDeliveryFailed, SubStatus: shipment.SubDeliveryFailedRecipientRefused, Note: "rejected: recipient unwilling to pay"},
 	{Provider: providers.KiriminAja, Family: "package status", ProviderStatus: "333", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDestroyed, Terminal: true, Note: "destroyed by courier"},
@@ -137,6 +142,15 @@ var kiriminajaCodeRows = []Mapping{
 // kiriminajaCode is kiriminajaCodeRows by code.
 var kiriminajaCode = index(kiriminajaCodeRows)
 
+// kiriminajaNotShipment are the methods KiriminAja documents that are not about
+// a shipment, by folded method, with why: they carry no order id and no status.
+// An adapter can only emit events or dead-letter (the consumer has no
+// acknowledge-and-drop path), so such a body dead-letters as
+// not_a_shipment_event with this explanation, not as an order missing its id.
+var kiriminajaNotShipment = map[string]string{
+	"instant payment confirmed": "a payment confirmation ({payment_id, paid_at}, no order_id; " + kiriminajaInstantLegacySource + "), not a shipment status",
+}
+
 // kiriminaja is the "kiriminaja" route: one gateway route receives both
 // Express and Instant pushes, told apart by the body (see isInstant).
 type kiriminaja struct{}
@@ -163,6 +177,9 @@ func decodeKiriminaja(body []byte) (*kiriminajaBody, error) {
 		return nil, err
 	}
 	b.dropped = dropped
+	if why, ok := kiriminajaNotShipment[normKey(b.Method.String())]; ok {
+		return nil, Permanent(ReasonNoShipment, "kiriminaja %q is %s", b.Method.String(), why)
+	}
 	addRow := func(raw []byte, prefix string) {
 		var r kiriminajaRow
 		d, err := decodeLenient(raw, &r)
@@ -203,8 +220,13 @@ func decodeKiriminaja(body []byte) (*kiriminajaBody, error) {
 }
 
 // isInstant reports an Instant push: its packages say service_type instant
-// (or same day). Express complete-format packages carry parcel services.
+// (or same day), or its method is one of the legacy instant_* names (their
+// bodies have no packages[]). Express complete-format packages carry parcel
+// services.
 func (b *kiriminajaBody) isInstant() bool {
+	if strings.HasPrefix(normKey(b.Method.String()), "instant ") {
+		return true
+	}
 	for _, p := range b.Packages {
 		if t := normKey(p.ServiceType.String()); t == "instant" || t == "same day" || t == "sameday" {
 			return true
@@ -298,10 +320,10 @@ func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, i int, method string, m M
 		d.ProviderStatus = r.Status.String()
 	}
 	if d.Reason == "" {
-		d.Reason = r.CancelReason.String()
-	}
-	if d.Reason == "" {
-		d.Reason = r.RejectionNote.String()
+		// The cancellation or rejection reason under its name in each
+		// scheme: update_instant_packages, then the legacy instant_* methods.
+		d.Reason = firstNonEmpty(r.CancelReason.String(), r.RejectionNote.String(),
+			r.CanceledReason.String(), r.RejectedReason.String())
 	}
 	d.Service = r.Service.String()
 	d.ServiceType = kiriminajaServiceType(r.ServiceName.String())
@@ -377,8 +399,9 @@ func kiriminajaEvent(rec RawRecord, b *kiriminajaBody, i int, method string, m M
 
 // kiriminajaInferRows are the statuses read from a row's own timestamps when
 // the method is unknown (the Express complete-format row carries shipped_at,
-// finished_at, returned_at, rejected_at, canceled_at; 1.event.md). The latest
-// stage wins: a finished row also carries its shipped_at.
+// finished_at, returned_at, rejected_at, canceled_at; 1.event.md; the legacy
+// Instant rows allocated_at). The latest stage wins: a finished row also
+// carries its shipped_at.
 var kiriminajaInferRows = []struct {
 	field func(r *kiriminajaRow) flexString
 	m     Mapping
@@ -388,6 +411,7 @@ var kiriminajaInferRows = []struct {
 	{func(r *kiriminajaRow) flexString { return firstFlex(r.CanceledAt, r.CancelDate) }, kiriminajaExpressStatus["canceled packages"]},
 	{func(r *kiriminajaRow) flexString { return firstFlex(r.RejectedAt, r.RejectedDate) }, kiriminajaExpressStatus["rejected packages"]},
 	{func(r *kiriminajaRow) flexString { return r.ShippedAt }, kiriminajaExpressStatus["shipped packages"]},
+	{func(r *kiriminajaRow) flexString { return r.AllocatedAt }, kiriminajaInstantStatus["instant allocated packages"]},
 }
 
 // kiriminajaInfer infers a row's status from its timestamps (see

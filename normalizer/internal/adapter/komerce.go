@@ -22,7 +22,7 @@ type komercePayload struct {
 // komerceRows maps Komerce status strings, matched case-insensitively after
 // trimming and folding "_"/"-" to spaces. Komerce publishes only the five seed
 // strings ("etc."); the rest come from public integrations (PROVIDERS.md §3.5)
-// and are marked so.
+// or from Komerce's own Komship dashboard (komerceDashboard), and are marked so.
 var komerceRows = []Mapping{
 	{Provider: providers.Komerce, ProviderStatus: "Diajukan", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupRequested},
 	{Provider: providers.Komerce, ProviderStatus: "Dijemput", Status: shipment.StatusPickedUp, SubStatus: shipment.SubPickedUpByCourier},
@@ -43,7 +43,15 @@ var komerceRows = []Mapping{
 	{Provider: providers.Komerce, ProviderStatus: "delivering", Status: shipment.StatusOutForDelivery, SubStatus: shipment.SubOutForDeliveryEnRoute, Note: "3P (sandbox, English)"},
 	{Provider: providers.Komerce, ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P (tracking API vocabulary)"},
 	{Provider: providers.Komerce, ProviderStatus: "cancelled", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P (sandbox, English)"},
+	{Provider: providers.Komerce, ProviderStatus: "Batal", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: komerceDashboard + ": order_status 4, shown as \"Dibatalkan\" (Komerce/partner.komerce@a2e1e59 src/views/pages/komship/order/DataOrder/DetailOrder.vue)"},
+	{Provider: providers.Komerce, ProviderStatus: "Dipacking", Status: shipment.StatusAwaitingPickup, SubStatus: shipment.SubAwaitingPickupOther, Note: komerceDashboard + ": being packed, before pickup; still cancellable (Komerce/partner.komerce@a2e1e59 src/views/pages/komship/order/DataOrder/DetailOrder.vue)"},
+	{Provider: providers.Komerce, ProviderStatus: "Rusak", Status: shipment.StatusException, SubStatus: shipment.SubExceptionDamaged, Note: komerceDashboard + ": damaged, \"Ganti Rugi Paket Rusak\" (e-gconsulting/partner.komerce@5b8473b src/views/pages/komship/keuangan/DetailSaldo.vue); not terminal, like Hilang"},
 }
+
+// komerceDashboard marks the rows read from Komerce's own Komship partner
+// dashboard: order_status values of the API it calls, Komerce code but not
+// the webhook docs, so not confirmed as webhook status values.
+const komerceDashboard = "Komerce's own dashboard (Komship partner app), not webhook docs"
 
 // komerceStatus is komerceRows by folded status.
 var komerceStatus = index(komerceRows)

@@ -124,6 +124,7 @@ var sendstackDropRows = []Mapping{
 	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "DELIVERED", Status: shipment.StatusDelivered, SubStatus: shipment.SubDeliveredToRecipient, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (delivered)"},
 	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "CANCELLED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "3P: chiomanwocha/sendstack utils/useColorReducer.js (cancelled); drops are cancelled through POST /drops/cancel"},
 	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "CANCELED", Status: shipment.StatusCancelled, SubStatus: shipment.SubCancelledOther, Terminal: true, Note: "US spelling of CANCELLED"},
+	{Provider: providers.Sendstack, Family: "drop status", ProviderStatus: "ASSIGNED", Status: shipment.StatusCourierAssigned, SubStatus: shipment.SubCourierAssignedDriverAssigned, Note: "3P: chiomanwocha/sendstack@3db09ea hooks/components/useDeliveryDetailsModalLogic.js (a drop ASSIGNED to a rider can no longer be cancelled, like CANCELLED)"},
 }
 
 // sendstackStatus is sendstackRows by folded eventType; sendstackDropStatus
