@@ -72,13 +72,13 @@ func TestWithInfra_SignalStopsTheCommandAtOnce(t *testing.T) {
 		want  int
 	}{
 		"SIGTERM to the script": {syscall.SIGTERM, false, 143},
+		"SIGHUP to the script":  {syscall.SIGHUP, false, 129},
 		"Ctrl-C to the group":   {syscall.SIGINT, true, 130},
 	} {
 		t.Run(name, func(t *testing.T) {
 			pidfile := filepath.Join(t.TempDir(), "pid")
 			cmd, out := withInfra(t, `echo $$ > `+pidfile+`; exec sleep 60`)
 			require.Eventually(t, func() bool { _, err := os.Stat(pidfile); return err == nil }, 10*time.Second, 20*time.Millisecond)
-			time.Sleep(100 * time.Millisecond) // the script has set its traps by now
 			pid := cmd.Process.Pid
 			if tc.group {
 				pid = -pid

@@ -55,16 +55,32 @@ start_redis() {
 }
 
 # ---------------------------------------------------------------- Kafka
-# need_java installs a JRE and Maven from Debian packages when either is missing
-# (Kafka runs on Java 17+; its jars come from Maven Central through mvn).
+# java_major prints the major version of the java on PATH (8 for "1.8.0_x").
+java_major() {
+  java -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == "1") ? v[2] : v[1]; exit }'
+}
+
+# need_java installs, from Debian packages, a Java 17+ runtime when there is none
+# (Kafka 4 runs on Java 17+), and Maven when the Kafka jars are not cached yet
+# (they come from Maven Central through mvn). Package names differ between
+# Debian releases: the first that installs wins.
 need_java() {
-  local pkgs=()
-  command -v java >/dev/null 2>&1 || pkgs+=(openjdk-17-jre-headless)
-  command -v mvn >/dev/null 2>&1 || pkgs+=(maven)
-  [ ${#pkgs[@]} -eq 0 ] && return
-  log "installing ${pkgs[*]} (Debian packages)"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  local major
+  major=$(command -v java >/dev/null 2>&1 && java_major || echo 0)
+  if [ "${major:-0}" -lt 17 ] 2>/dev/null || [ -z "$major" ]; then
+    log "installing a Java 17+ runtime (Debian package; found: ${major:-none})"
+    as_root apt-get update -qq
+    local pkg ok=""
+    for pkg in openjdk-17-jre-headless openjdk-21-jre-headless default-jre-headless; do
+      if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$pkg" >/dev/null 2>&1; then ok=$pkg; break; fi
+    done
+    [ -n "$ok" ] || { echo "could not install a Java 17+ runtime; install one and retry" >&2; exit 1; }
+  fi
+  if [ ! -f "$libs/.complete" ] && ! command -v mvn >/dev/null 2>&1; then
+    log "installing maven (Debian package)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq maven >/dev/null
+  fi
 }
 
 kafka_classpath() {

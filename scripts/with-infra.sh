@@ -87,20 +87,31 @@ if [ -n "$need" ]; then
   fi
 fi
 
-# The command runs as a background job in its own process group (set -m) and is
-# waited for, so that a SIGTERM sent to this script alone (a CI runner's cancel)
-# stops the command at once, and the servers after it: bash runs a trap only
-# between commands, so a foreground command would first run to its end. A signal
-# is passed on to the command's whole group (make and the test binaries), and
-# Ctrl-C, which the terminal sends to this script's group, is passed on too.
-set -m
-"$@" &
-child=$!
+# Without a terminal (CI), the command runs as a background job in its own
+# process group (set -m) and is waited for, so a signal sent to this script alone
+# (a CI runner's cancel: SIGTERM) stops the command at once, and the servers
+# after it: bash runs a trap only between commands, so a foreground command would
+# first run to its end. The signal is passed on to the command's whole group
+# (make and the test binaries). On a terminal the command stays in the
+# foreground, where Ctrl-C and a hang-up reach the whole group (a background job
+# would be stopped by the terminal when it writes with `stty tostop`).
+if tty -s 2>/dev/null; then
+  "$@"
+  exit
+fi
+child=""
 stop_child() {
-  kill "-$1" -- "-$child" 2>/dev/null
-  wait "$child" 2>/dev/null
+  if [ -n "$child" ]; then
+    kill "-$1" -- "-$child" 2>/dev/null
+    wait "$child" 2>/dev/null
+  fi
   exit "$2"
 }
 trap 'stop_child INT 130' INT
 trap 'stop_child TERM 143' TERM
+trap 'stop_child HUP 129' HUP
+trap 'stop_child QUIT 131' QUIT
+set -m
+"$@" &
+child=$!
 wait "$child"

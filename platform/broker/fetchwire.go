@@ -41,8 +41,19 @@ type fetchConn struct {
 	rd   *bufio.Reader
 	wr   *bufio.Writer
 	corr int32
-	buf  []byte // the last answer; reused
+	buf  []byte    // the last answer; reused
+	used time.Time // when the connection last answered
 }
+
+// maxIdleConn is how long a fetch connection may sit unused before it is
+// dialled again instead of used: the broker closes connections idle for
+// connections.max.idle.ms (10 minutes by default), and a loop can wait that
+// long for its caller to take what it fetched.
+const maxIdleConn = 5 * time.Minute
+
+// keptAnswerBuffer is the largest answer buffer kept between requests; one
+// for a larger answer (a first batch past MaxBytes) is dropped after use.
+const keptAnswerBuffer = 8 << 20
 
 func newFetchConn(addr, clientID string) *fetchConn {
 	d := &net.Dialer{Timeout: 10 * time.Second}
@@ -66,6 +77,12 @@ func (c *fetchConn) roundTrip(ctx context.Context, req *fetch.Request, timeout t
 }
 
 func (c *fetchConn) exchange(ctx context.Context, req *fetch.Request, timeout time.Duration) (*fetchAnswer, error) {
+	if c.conn != nil && time.Since(c.used) > maxIdleConn {
+		c.close()
+	}
+	if cap(c.buf) > keptAnswerBuffer {
+		c.buf = nil // the previous answer was unusually large; its records are copied out
+	}
 	if c.conn == nil {
 		conn, err := c.dial(ctx, "tcp", c.addr)
 		if err != nil {
@@ -105,6 +122,7 @@ func (c *fetchConn) exchange(ctx context.Context, req *fetch.Request, timeout ti
 	if _, err := io.ReadFull(c.rd, c.buf); err != nil {
 		return nil, err
 	}
+	c.used = time.Now()
 	return parseFetchAnswer(c.buf)
 }
 
@@ -112,9 +130,6 @@ func (c *fetchConn) close() {
 	if c.conn != nil {
 		_ = c.conn.Close()
 		c.conn, c.rd, c.wr = nil, nil, nil
-	}
-	if cap(c.buf) > 4<<20 {
-		c.buf = nil // keep an unusually large answer's buffer no longer than needed
 	}
 }
 

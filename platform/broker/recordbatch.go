@@ -95,6 +95,8 @@ func partial(msgs []kafka.Message, next int64, err error) ([]kafka.Message, int6
 // increasing offset order, and returns the offset after the batch.
 func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset int64, b []byte, from int64, msgs []kafka.Message) ([]kafka.Message, int64, error) {
 	if magic := b[16]; magic != 2 {
+		// Message sets v0/v1 (written by clients before Kafka 0.11 and kept
+		// by brokers up to 3.x) are not read; Kafka 4 stores only v2.
 		return msgs, 0, fmt.Errorf("record batch at %d: magic %d (only v2 is read)", baseOffset, magic)
 	}
 	if crc := binary.BigEndian.Uint32(b[17:]); crc32.Checksum(b[21:], castagnoli) != crc {
