@@ -60,7 +60,7 @@ func renormalize(ctx context.Context, args []string, stderr io.Writer, normalize
 			verb = "would_correct"
 		}
 		return n.Scan, fields("read", n.Read, "unchanged", n.Unchanged, verb, n.Corrected, "no_index", n.NoIndex,
-			"dead", n.Dead, "unmatched", n.Unmatched, "already_corrected", n.AlreadyCorrected, "other_provider", n.Skipped)
+			"dead", n.Dead, "redelivered", n.Redelivered, "unmatched", n.Unmatched, "already_corrected", n.AlreadyCorrected, "other_provider", n.Skipped)
 	}
 	return runShown(ctx, env, stderr, repair.CommandRenormalize, *dry, line, &r.Progress, r.Run,
 		"renormalize stopped (run it again to resume):")

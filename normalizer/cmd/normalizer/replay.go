@@ -16,14 +16,16 @@ import (
 const defaultRedeliveryWindow = 10 * time.Minute
 
 // replay is the dry run's in-memory pipeline state: the shipments' states, the
-// ids emitted so far and when each repeatable event's bytes were last emitted.
+// ids emitted so far and when each repeatable event's bytes last arrived (other
+// than as a re-delivery).
 // It decides identity, duplicates and advances per event exactly as the
 // consumer does for events in raw order (consume.decide), without Redis.
 type replay struct {
 	states  map[string]*state.Shipment
 	emitted map[string]bool
-	// window and lastAt: a repeatable event whose unqualified id was emitted
-	// less than window earlier (receive times) is a re-delivery.
+	// window and lastAt: a repeatable event whose unqualified id last arrived
+	// (other than as a re-delivery) less than window earlier (receive times)
+	// is a re-delivery.
 	window time.Duration
 	lastAt map[string]time.Time
 	enc    *json.Encoder
@@ -52,7 +54,7 @@ func (r *replay) apply(name string, outs []adapter.Output) (dead bool, err error
 			at := ev.Data.ReceivedAt
 			if last, ok := r.lastAt[ev.ID]; ok && !at.Before(last) && at.Sub(last) <= r.window {
 				r.n++
-				fmt.Fprintf(r.log, "#%d %s: %s %s: the same bytes were emitted %s earlier (redelivery window %s): a re-delivery, dropped\n",
+				fmt.Fprintf(r.log, "#%d %s: %s %s: the same bytes arrived %s earlier (redelivery window %s): a re-delivery, dropped\n",
 					r.n, name, ev.Subject, ev.Data.Status, at.Sub(last), r.window)
 				continue
 			}

@@ -55,7 +55,7 @@ func (c *Consumer) attempt(ctx context.Context, b *batch, pre *begun, next *batc
 	if err != nil {
 		return nil, nil, failed(StepDedupCheck, err)
 	}
-	w, err := c.build(b, dec, bg.seen, out)
+	w, err := c.build(b, dec, bg.seen, bg.recoveredFrom, out)
 	if err != nil {
 		return nil, nil, failed(StepEncode, err)
 	}
@@ -81,8 +81,7 @@ type records struct {
 	msgs []kafka.Message
 	// produced are the ids to mark: every event and dead part in msgs.
 	produced []string
-	// windowed maps the unqualified id of each repeatable event in msgs to its
-	// receive time (Unix ms) and final id, for the re-delivery window.
+	// windowed are the re-delivery window marks the attempt writes (decided.marks).
 	windowed map[string]dedup.WindowMark
 	// ix is the lookup index's part of the transaction (nil without an index).
 	ix *lookup.Batch
@@ -93,12 +92,11 @@ type records struct {
 // parts' marks): an event or dead part already marked, or already emitted in this
 // batch, is a duplicate and left out. It counts everything in out. Its only error
 // is re-encoding an event whose id the state qualified.
-func (c *Consumer) build(b *batch, dec decided, seen []bool, out *outcome) (records, error) {
+func (c *Consumer) build(b *batch, dec decided, seen []bool, recoveredFrom map[string]string, out *outcome) (records, error) {
 	now := c.now()
 	emitted := make(map[string]struct{}, len(b.ids))
 	msgs := make([]kafka.Message, 0, len(b.ids)+4)
 	produced := make([]string, 0, len(b.ids))
-	var windowed map[string]dedup.WindowMark // unqualified id -> the repeatable events produced
 	// One allocation each for every record value and header of the attempt.
 	arena := make([]byte, 0, b.size+len(b.ids)*256)
 	headers := make([]kafka.Header, 0, len(b.ids)*canonicalHeaders)
@@ -120,7 +118,14 @@ func (c *Consumer) build(b *batch, dec decided, seen []bool, out *outcome) (reco
 			n++
 			if _, again := emitted[id]; dup || again {
 				out.dups[o.Event.Data.Provider]++
-				if id != "" {
+				switch {
+				case id == "":
+				case !again && recoveredFrom[id] == source(it.msg):
+					// This record's own event, produced by an attempt whose
+					// final transaction never ran: index it as the record's.
+					o.Event.Data.Advances = adv
+					ix.Event(it.msg, &o.Event)
+				default:
 					ix.Duplicate(it.msg, id)
 				}
 				continue
@@ -128,10 +133,6 @@ func (c *Consumer) build(b *batch, dec decided, seen []bool, out *outcome) (reco
 			emitted[id] = struct{}{}
 			o.Event.Data.Advances = adv
 			if o.Repeatable {
-				if windowed == nil {
-					windowed = map[string]dedup.WindowMark{}
-				}
-				windowed[shipment.EventID(o.DedupKey)] = dedup.WindowMark{At: o.Event.Data.ReceivedAt.UnixMilli(), ID: id}
 				enc, err := withID(it.enc[j], &o.Event)
 				if err != nil {
 					return records{}, err
@@ -172,7 +173,7 @@ func (c *Consumer) build(b *batch, dec decided, seen []bool, out *outcome) (reco
 		}
 	}
 
-	return records{msgs: msgs, produced: produced, windowed: windowed, ix: ix}, nil
+	return records{msgs: msgs, produced: produced, windowed: dec.marks, ix: ix}, nil
 }
 
 // finish writes, in one MULTI after the produce, the changed state, the dedup and

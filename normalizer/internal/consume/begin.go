@@ -23,9 +23,14 @@ type begun struct {
 	seen []bool
 	cur  []*state.Shipment
 	// window holds, per unqualified id of the batch's repeatable events, the
-	// receive time (Unix ms) and final id of the last one produced, when
-	// remembered.
+	// receive time (Unix ms) and final id of its last arrival that was not a
+	// re-delivery, when remembered.
 	window map[string]dedup.WindowMark
+	// recoveredFrom maps the events a recovery in this begin marked to the raw
+	// record each was made from: a record of the batch finding its own event
+	// marked is not a re-delivery (its attempt produced it and crashed, or its
+	// produce landed unacknowledged), and is indexed as the event's source.
+	recoveredFrom map[string]string
 	// at is when the claim was sent: the attempt's lease runs from then.
 	at time.Time
 }
@@ -86,6 +91,7 @@ func (c *Consumer) queueBegin(ctx context.Context, pipe redis.Pipeliner, b *batc
 // round trip repeated, so the reads always follow a recovery.
 func (c *Consumer) begin(ctx context.Context, b *batch) (begun, int, error) {
 	recovered := 0
+	var from map[string]string
 	for {
 		rctx, cancel := c.redis(ctx)
 		pipe := c.d.Redis.Pipeline()
@@ -101,22 +107,29 @@ func (c *Consumer) begin(ctx context.Context, b *batch) (begun, int, error) {
 			return begun{}, recovered, err
 		}
 		if len(res.Stale) == 0 && res.Busy == 0 {
+			bg.recoveredFrom = from
 			return bg, recovered, nil
 		}
 		if len(res.Stale) == 0 {
 			return begun{}, recovered, failed(StepClaimBusy, fmt.Errorf("%w (lease left %s)", ErrPartitionBusy, res.Busy))
 		}
-		n, err := c.recover(ctx, res.Stale)
-		recovered += n
+		recs, err := c.recover(ctx, res.Stale)
+		recovered += len(recs)
 		if err != nil {
 			return begun{}, recovered, failed(StepRecover, err)
+		}
+		for _, r := range recs {
+			if from == nil {
+				from = make(map[string]string, len(recs))
+			}
+			from[r.ID] = r.RawSource
 		}
 	}
 }
 
 // recover marks every event id the canonical topic holds since the stale claims'
 // offsets, then drops the claims.
-func (c *Consumer) recover(ctx context.Context, stale []inflight.Stale) (int, error) {
+func (c *Consumer) recover(ctx context.Context, stale []inflight.Stale) ([]inflight.Recovered, error) {
 	from := map[int]int64{}
 	first := true
 	for _, s := range stale {
@@ -139,26 +152,30 @@ func (c *Consumer) recover(ctx context.Context, stale []inflight.Stale) (int, er
 	// Bounded, so a broker problem during the scan fails this attempt (logged,
 	// counted, retried with backoff) instead of hanging the batch silently.
 	sctx, cancel := context.WithTimeout(ctx, recoveryScanTimeout)
-	ids, err := c.d.Recovery.Scan(sctx, from)
+	recs, err := c.d.Recovery.Scan(sctx, from)
 	cancel()
 	if err != nil {
-		return 0, fmt.Errorf("scanning canonical topic: %w", err)
+		return nil, fmt.Errorf("scanning canonical topic: %w", err)
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
 	}
 	for chunk := range chunks(ids, 5000) {
 		rctx, cancel := c.redis(ctx)
 		err := c.d.Dedup.Mark(rctx, chunk)
 		cancel()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	rctx, cancel := c.redis(ctx)
 	defer cancel()
 	if err := c.d.Claims.Drop(rctx, stale); err != nil {
-		return 0, err
+		return nil, err
 	}
 	c.log.Info("recovered abandoned in-flight claims", zap.Int("claims", len(stale)), zap.Int("marked", len(ids)))
-	return len(ids), nil
+	return recs, nil
 }
 
 func chunks(s []string, n int) func(func([]string) bool) {

@@ -69,6 +69,40 @@ func TestIntegrationConsumer_redeliveryIsIndexedAsDuplicate(t *testing.T) {
 	assert.Equal(t, []string{evs[0].ID}, dup.DuplicateOf)
 }
 
+// TestIntegrationConsumer_recoveredOwnEventIsIndexedAsTheRecords: a produce
+// that landed but was reported failed is recovered on the retry (its events
+// marked); the retried records then find their own events marked, which are not
+// re-deliveries: the lookup index names each event under the record that made
+// it, not as a duplicate of itself.
+func TestIntegrationConsumer_recoveredOwnEventIsIndexedAsTheRecords(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1)
+	al := &ackLost{}
+	al.fails.Store(1)
+	h.start(t, options{index: lookup.NewIndex(h.r.Prefix, time.Hour, 10),
+		producer: func(p consume.Producer) consume.Producer { al.next = p; return al }})
+	msg := komerce("K-R", "Dijemput", t0)
+	h.produceRaw(t, msg)
+	h.processed(t, 1)
+	evs := h.events(t, 1)
+	require.Len(t, evs, 1)
+	require.Eventually(t, func() bool { return testutil.ToFloat64(h.metrics.Recovered) >= 1 }, 30*time.Second, 20*time.Millisecond,
+		"the write reported failed was recovered")
+	store := lookup.NewStore(h.r.Client, h.r.Prefix)
+	var w *lookup.Webhook
+	require.Eventually(t, func() bool {
+		var err error
+		w, err = store.Webhook(t.Context(), "req-K-R")
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond)
+	require.Len(t, w.Events, 1, "the record's own event, produced by the attempt that lost its ack")
+	assert.Equal(t, evs[0].ID, w.Events[0].ID)
+	assert.Nil(t, w.DuplicateOf, "not a duplicate of itself")
+	recent, err := store.Recent(t.Context(), "komerce:K-R", 10)
+	require.NoError(t, err)
+	require.Len(t, recent, 1, "the shipment's event list has it too")
+}
+
 func TestIntegrationConsumer_poisonRecordGoesToDLQAndPartitionMovesOn(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 1)

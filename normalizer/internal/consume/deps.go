@@ -42,7 +42,7 @@ type Deduper interface {
 	MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string)
 	// ReceivedIn and MarkReceivedIn read and write the re-delivery window marks of
 	// repeatable events: unqualified id -> receive time (Unix ms) and final id of
-	// the last one produced (see Config.RedeliveryWindow).
+	// its last arrival that was not a re-delivery (see Config.RedeliveryWindow).
 	ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]dedup.WindowMark, error)
 	MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]dedup.WindowMark, ttl time.Duration)
 	Mark(ctx context.Context, ids []string) error
@@ -66,10 +66,10 @@ type Claims interface {
 }
 
 // Recovery reads the canonical topic: Offsets is a lower bound of its end offsets,
-// Scan the event ids written since given offsets.
+// Scan the events (id and raw source) written since given offsets.
 type Recovery interface {
 	Offsets() map[int]int64
-	Scan(ctx context.Context, from map[int]int64) ([]string, error)
+	Scan(ctx context.Context, from map[int]int64) ([]inflight.Recovered, error)
 }
 
 // NormalizeFunc maps one raw record; adapter.Normalize in production.

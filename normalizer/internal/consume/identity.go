@@ -19,6 +19,10 @@ type decided struct {
 	// seen is whether ids[n] was marked; adv the advance decision.
 	seen []bool
 	adv  []bool
+	// marks are the re-delivery window marks to write: per unqualified id of a
+	// repeatable event that was not itself taken for a re-delivery, its latest
+	// receive time in the batch and its final id (produced now or before).
+	marks map[string]dedup.WindowMark
 }
 
 // decide walks the batch's events in raw order and, per event: gives a
@@ -31,11 +35,13 @@ type decided struct {
 // qualified ids are checked against the dedup marks in one more Redis round
 // trip.
 //
-// A repeatable event whose exact bytes were produced less than
-// Config.RedeliveryWindow earlier, by the gateway's receive times (the window
-// mark of its unqualified id, or an earlier event of the same batch), is a
-// re-delivery whatever arrived since: it is seen, and changes neither epoch nor
-// state.
+// A repeatable event whose exact bytes last arrived (other than as a
+// re-delivery) less than Config.RedeliveryWindow earlier, by the gateway's
+// receive times (the window mark of its unqualified id, or an earlier event of
+// the same batch), is a re-delivery whatever arrived since: it is seen, and
+// changes neither epoch nor state. Every other arrival of the bytes, produced
+// or a duplicate of what was produced before, refreshes the mark, so a batch
+// and a run of one-record batches judge the same records alike.
 //
 // A repeatable event's epoch step is kept even when its qualified id turns out
 // to be marked: that happens only when an earlier attempt produced it and its
@@ -43,7 +49,8 @@ type decided struct {
 // restores exactly the state that attempt would have written.
 func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*state.Shipment,
 	window map[string]dedup.WindowMark, changed map[string]*state.Shipment) (decided, error) {
-	// produced are the repeatable events this batch produces, by unqualified id.
+	// produced are the repeatable events of this batch that were not
+	// re-deliveries, by unqualified id (the marks it will write).
 	produced := map[string]dedup.WindowMark{}
 	// inWindow returns the mark of the event o re-delivers, if any.
 	inWindow := func(o *adapter.Output) (dedup.WindowMark, bool) {
@@ -58,7 +65,7 @@ func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*sta
 		}
 		return dedup.WindowMark{}, false
 	}
-	d := decided{ids: make([]string, b.events), seen: seen[:b.events], adv: make([]bool, b.events)}
+	d := decided{ids: make([]string, b.events), seen: seen[:b.events], adv: make([]bool, b.events), marks: produced}
 	set := func(si int, next *state.Shipment) {
 		if next != cur[si] {
 			cur[si] = next
@@ -76,7 +83,7 @@ func (c *Consumer) decide(ctx context.Context, b *batch, seen []bool, cur []*sta
 			o := &it.outs[j]
 			si := b.subj[n]
 			if last, ok := inWindow(o); ok && o.Repeatable {
-				// The same bytes were produced less than the re-delivery window
+				// The same bytes arrived less than the re-delivery window
 				// earlier (gateway receive times): a provider retry, even if
 				// another status arrived in between. It neither steps the epoch
 				// nor touches the state. Its id is the event it repeats (empty

@@ -84,6 +84,48 @@ func TestIntegrationConsumer_komerceRetryAfterAnotherStatusIsARedelivery(t *test
 	assert.Equal(t, shipment.StatusDeliveryFailed, st[0].Last)
 }
 
+// TestIntegrationConsumer_redeliveryWindowSameInOneBatchOrMany: whether a
+// repeat is a re-delivery does not depend on how records fall into batches. A
+// copy of "Dikirim" 11 minutes after the first (outside the window, a duplicate
+// of the first's id) refreshes the window like any arrival, so the "Dikirim"
+// 4 minutes after it, with "Gagal Kirim" between, is a re-delivery: 2 events,
+// whether the four records come in one batch (a backlog) or one by one.
+func TestIntegrationConsumer_redeliveryWindowSameInOneBatchOrMany(t *testing.T) {
+	t.Parallel()
+	seq := func(id string) []kafka.Message {
+		return []kafka.Message{komerce(id, "Dikirim", t0), komerce(id, "Dikirim", t0.Add(11*time.Minute)),
+			komerce(id, "Gagal Kirim", t0.Add(12*time.Minute)), komerce(id, "Dikirim", t0.Add(15*time.Minute))}
+	}
+	// statuses reads what the canonical topic holds: up to 3 events for 3 s, so
+	// a third one (a re-delivery taken for a new event) would be seen.
+	statuses := func(h *harness) []shipment.Status {
+		var out []shipment.Status
+		for _, m := range h.k.ReadAll(t, h.canon, 3, 3*time.Second) {
+			var ev shipment.Event
+			require.NoError(t, json.Unmarshal(m.Value, &ev))
+			out = append(out, ev.Data.Status)
+		}
+		return out
+	}
+	want := []shipment.Status{shipment.StatusInTransit, shipment.StatusDeliveryFailed}
+
+	backlog := newHarness(t, 1)
+	backlog.produceRaw(t, seq("K-Z1")...) // before the consumer starts: one batch
+	backlog.start(t, options{})
+	backlog.processed(t, 4)
+
+	oneByOne := newHarness(t, 1)
+	oneByOne.start(t, options{})
+	for i, m := range seq("K-Z2") {
+		oneByOne.produceRaw(t, m)
+		oneByOne.processed(t, i+1)
+	}
+
+	for name, h := range map[string]*harness{"one batch": backlog, "one record per batch": oneByOne} {
+		assert.Equal(t, want, statuses(h), name)
+	}
+}
+
 // TestIntegrationConsumer_shuffledLifecycles feeds one lifecycle per provider,
 // in a shuffled order, through the running consumer: the shipment state in
 // Redis ends as the state of the lifecycle applied in life order, and every

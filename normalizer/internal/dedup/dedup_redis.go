@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -85,24 +84,31 @@ func (r *Redis) MarkIn(ctx context.Context, pipe redis.Pipeliner, ids []string) 
 
 func (r *Redis) windowKey(id string) string { return r.prefix + "w:" + id }
 
-// WindowMark is what the re-delivery window remembers of the last produced event
-// with an unqualified id: its gateway receive time (Unix ms) and its final
-// (qualified) id, empty in a mark written before the id was kept.
+// windowIDKey holds a window mark's final id beside its receive time, in a key
+// of its own so the time key keeps the format every release reads (a release
+// that did not know the id still reads the time during a rolling upgrade or
+// after a rollback).
+func (r *Redis) windowIDKey(id string) string { return r.prefix + "wq:" + id }
+
+// WindowMark is what the re-delivery window remembers of the last arrival of
+// an unqualified id that was not itself a re-delivery: its gateway receive time
+// (Unix ms) and its final (qualified) id, empty when only the time is known (a
+// mark written before the id was kept).
 type WindowMark struct {
 	At int64
 	ID string
 }
 
 // ReceivedIn queues the read of the window marks of ids (one MGET): per id, the
-// mark of the last produced event with that unqualified id, zero when none is
+// mark of the last arrival of that unqualified id that was not a re-delivery, zero when none is
 // remembered. See consume.Config.RedeliveryWindow.
 func (r *Redis) ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []string) func() ([]WindowMark, error) {
 	if len(ids) == 0 {
 		return func() ([]WindowMark, error) { return nil, nil }
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = r.windowKey(id)
+	keys := make([]string, 0, 2*len(ids))
+	for _, id := range ids {
+		keys = append(keys, r.windowKey(id), r.windowIDKey(id))
 	}
 	cmd := pipe.MGet(ctx, keys...)
 	return func() ([]WindowMark, error) {
@@ -110,22 +116,27 @@ func (r *Redis) ReceivedIn(ctx context.Context, pipe redis.Pipeliner, ids []stri
 		if err != nil {
 			return nil, fmt.Errorf("reading re-delivery window marks: %w", err)
 		}
+		if len(vals) != len(keys) {
+			return nil, fmt.Errorf("reading re-delivery window marks: %d answers for %d keys", len(vals), len(keys))
+		}
 		out := make([]WindowMark, len(ids))
-		for i, v := range vals {
-			if s, ok := v.(string); ok {
-				at, id, _ := strings.Cut(s, " ")
-				out[i].At, _ = strconv.ParseInt(at, 10, 64)
-				out[i].ID = id
+		for i := range out {
+			if s, ok := vals[2*i].(string); ok {
+				out[i].At, _ = strconv.ParseInt(s, 10, 64)
+			}
+			if s, ok := vals[2*i+1].(string); ok && out[i].At > 0 {
+				out[i].ID = s
 			}
 		}
 		return out, nil
 	}
 }
 
-// MarkReceivedIn queues window marks, "<receive time ms> <qualified id>" under
-// the unqualified id, kept for ttl.
+// MarkReceivedIn queues window marks under the unqualified id: the receive time
+// (Unix ms) and, in a key beside it, the final id; both kept for ttl.
 func (r *Redis) MarkReceivedIn(ctx context.Context, pipe redis.Pipeliner, marks map[string]WindowMark, ttl time.Duration) {
 	for id, m := range marks {
-		pipe.Set(ctx, r.windowKey(id), strconv.FormatInt(m.At, 10)+" "+m.ID, ttl)
+		pipe.Set(ctx, r.windowKey(id), strconv.FormatInt(m.At, 10), ttl)
+		pipe.Set(ctx, r.windowIDKey(id), m.ID, ttl)
 	}
 }

@@ -50,7 +50,7 @@ func TestIntegrationRedis_WindowMarks(t *testing.T) {
 	d.MarkReceivedIn(ctx, pipe, map[string]dedup.WindowMark{"u1": {At: 1700000000123, ID: "q1"}}, time.Minute)
 	_, err := pipe.Exec(ctx)
 	require.NoError(t, err)
-	require.NoError(t, r.Client.Set(ctx, r.Prefix+"w:u2", "1700000000456", time.Minute).Err()) // older format
+	require.NoError(t, r.Client.Set(ctx, r.Prefix+"w:u2", "1700000000456", time.Minute).Err()) // written before the id was kept
 
 	pipe = r.Client.Pipeline()
 	res := d.ReceivedIn(ctx, pipe, []string{"u1", "u2", "u3"})
@@ -58,7 +58,13 @@ func TestIntegrationRedis_WindowMarks(t *testing.T) {
 	got, err := res()
 	require.NoError(t, err)
 	assert.Equal(t, []dedup.WindowMark{{At: 1700000000123, ID: "q1"}, {At: 1700000000456}, {}}, got)
-	ttl, err := r.Client.PTTL(ctx, r.Prefix+"w:u1").Result()
+	for _, k := range []string{"w:u1", "wq:u1"} {
+		ttl, err := r.Client.PTTL(ctx, r.Prefix+k).Result()
+		require.NoError(t, err)
+		assert.Greater(t, ttl, 50*time.Second, k)
+	}
+	// The time key keeps the format a release that did not know the id reads.
+	v, err := r.Client.Get(ctx, r.Prefix+"w:u1").Result()
 	require.NoError(t, err)
-	assert.Greater(t, ttl, 50*time.Second)
+	assert.Equal(t, "1700000000123", v)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/platform/testkit"
+	"github.com/courierhook/pipeline/schemas"
 )
 
 func TestIntegrationClaims(t *testing.T) {
@@ -86,12 +87,19 @@ func TestIntegrationScanner(t *testing.T) {
 	mid := s.Offsets()
 	write("e", "f", "g")
 
+	recovered := func(ids ...string) []inflight.Recovered {
+		out := make([]inflight.Recovered, len(ids))
+		for i, id := range ids {
+			out[i] = inflight.Recovered{ID: id, RawSource: "raw/0/" + id}
+		}
+		return out
+	}
 	all, err := s.Scan(ctx, nil)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"a", "b", "c", "d", "e", "f", "g"}, all)
+	assert.ElementsMatch(t, recovered("a", "b", "c", "d", "e", "f", "g"), all, "each event with the raw record it came from")
 	after, err := s.Scan(ctx, mid)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"e", "f", "g"}, after)
+	assert.ElementsMatch(t, recovered("e", "f", "g"), after)
 }
 
 // TestIntegrationScannerRefreshesOnDemand checks Run leaves an unasked snapshot
@@ -133,7 +141,8 @@ func eventWriter(ctx context.Context, t *testing.T, k *testkit.KafkaEnv, topic s
 	return func(ids ...string) {
 		msgs := make([]kafka.Message, len(ids))
 		for i, id := range ids {
-			msgs[i] = kafka.Message{Key: []byte(id), Value: []byte("{}"), Headers: []kafka.Header{{Key: "ce_id", Value: []byte(id)}}}
+			msgs[i] = kafka.Message{Key: []byte(id), Value: []byte("{}"), Headers: []kafka.Header{
+				{Key: "ce_id", Value: []byte(id)}, {Key: schemas.HeaderRawSource, Value: []byte("raw/0/" + id)}}}
 		}
 		require.NoError(t, w.WriteMessages(ctx, msgs...))
 	}

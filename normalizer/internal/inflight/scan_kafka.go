@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/courierhook/pipeline/platform/broker"
+	"github.com/courierhook/pipeline/schemas"
 )
 
 // Scanner knows the canonical topic's end offsets and reads the CloudEvents ids
@@ -182,15 +183,23 @@ func (s *Scanner) listOffsets(ctx context.Context, first bool) (map[int]kafka.Pa
 	return out, nil
 }
 
-// Scan returns the event ids of every record written to the canonical topic at or
-// after from (per partition; partitions missing from from are read from their
-// start) up to the current end.
-func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]string, error) {
+// Recovered is one event found on the canonical topic by Scan: its id and the
+// raw record it was made from (the raw_source header, "topic/partition/offset";
+// empty when the record has none).
+type Recovered struct {
+	ID        string
+	RawSource string
+}
+
+// Scan returns the event id and raw source of every record written to the
+// canonical topic at or after from (per partition; partitions missing from from
+// are read from their start) up to the current end.
+func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]Recovered, error) {
 	offs, err := s.listOffsets(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
+	var ids []Recovered
 	for p, po := range offs {
 		start, ok := from[p]
 		if !ok || start < po.FirstOffset {
@@ -208,7 +217,7 @@ func (s *Scanner) Scan(ctx context.Context, from map[int]int64) ([]string, error
 	return ids, nil
 }
 
-func (s *Scanner) scanPartition(ctx context.Context, partition int, start, end int64) ([]string, error) {
+func (s *Scanner) scanPartition(ctx context.Context, partition int, start, end int64) ([]Recovered, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: s.brokers, Topic: s.topic, Partition: partition,
 		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: time.Second,
@@ -217,7 +226,7 @@ func (s *Scanner) scanPartition(ctx context.Context, partition int, start, end i
 	if err := r.SetOffset(start); err != nil {
 		return nil, fmt.Errorf("seeking %s/%d: %w", s.topic, partition, err)
 	}
-	var ids []string
+	var ids []Recovered
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -226,11 +235,17 @@ func (s *Scanner) scanPartition(ctx context.Context, partition int, start, end i
 			}
 			return nil, fmt.Errorf("scanning %s/%d: %w", s.topic, partition, err)
 		}
+		var rec Recovered
 		for _, h := range m.Headers {
-			if h.Key == s.idKey {
-				ids = append(ids, string(h.Value))
-				break
+			switch h.Key {
+			case s.idKey:
+				rec.ID = string(h.Value)
+			case schemas.HeaderRawSource:
+				rec.RawSource = string(h.Value)
 			}
+		}
+		if rec.ID != "" {
+			ids = append(ids, rec)
 		}
 		if m.Offset >= end-1 {
 			return ids, nil

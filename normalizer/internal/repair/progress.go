@@ -118,6 +118,6 @@ func (n RedriveCounts) Map() map[string]int {
 
 // Map returns the counts by name, as published.
 func (n RenormalizeCounts) Map() map[string]int {
-	return map[string]int{"read": n.Read, "no_index": n.NoIndex, "dead": n.Dead, "other_provider": n.Skipped,
+	return map[string]int{"read": n.Read, "no_index": n.NoIndex, "dead": n.Dead, "redelivered": n.Redelivered, "other_provider": n.Skipped,
 		"unchanged": n.Unchanged, "corrected": n.Corrected, "unmatched": n.Unmatched, "already_corrected": n.AlreadyCorrected}
 }

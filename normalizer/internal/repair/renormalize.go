@@ -40,11 +40,14 @@ type RenormalizeConfig struct {
 
 // RenormalizeCounts are a renormalize's progress. Records: Read, NoIndex (the
 // lookup index has no entry: expired, or no request id), Dead (dead-lettered
-// then, or unmappable now: redrive's business), Skipped (other provider).
+// then, or unmappable now: redrive's business), Redelivered (a re-delivery
+// dropped by dedup: it produced no event of its own, the one it repeated is
+// renormalized through its own record), Skipped (other provider).
 // Events: Unchanged, Corrected, Unmatched (a new event with no earlier
 // counterpart, left alone).
 type RenormalizeCounts struct {
 	Read, NoIndex, Dead, Skipped    int
+	Redelivered                     int
 	Unchanged, Corrected, Unmatched int
 	// AlreadyCorrected were emitted by an earlier, interrupted run of the range.
 	AlreadyCorrected int
@@ -227,6 +230,9 @@ func (r *Renormalizer) batch(ctx context.Context, part int, msgs []kafka.Message
 			switch {
 			case h == nil:
 				n.NoIndex++
+				continue
+			case len(h.Events) == 0 && len(h.DuplicateOf) > 0:
+				n.Redelivered++
 				continue
 			case len(h.Events) == 0:
 				n.Dead++
