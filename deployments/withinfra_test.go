@@ -72,7 +72,6 @@ func TestWithInfra_SignalStopsTheCommandAtOnce(t *testing.T) {
 		want  int
 	}{
 		"SIGTERM to the script": {syscall.SIGTERM, false, 143},
-		"SIGHUP to the script":  {syscall.SIGHUP, false, 129},
 		"Ctrl-C to the group":   {syscall.SIGINT, true, 130},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -345,7 +345,10 @@ func TestIntegrationConsumer_drainDeadlineErrorNamesTheStep(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 1)
 	refused := errors.New("broker refuses the write (injected)")
-	stop := h.run(t, options{drain: 200 * time.Millisecond,
+	// A long backoff between attempts, so the drain deadline cuts the batch
+	// while it waits to retry after a refused produce, not inside an attempt's
+	// recovery of the claim the refused one left (which would name that step).
+	stop := h.run(t, options{drain: 200 * time.Millisecond, retry: 2 * time.Second,
 		producer: func(consume.Producer) consume.Producer { return refusing{refused} }})
 	h.produceRaw(t, komerce("K-1", "Dikirim", t0))
 	require.Eventually(t, func() bool {

@@ -63,6 +63,7 @@ type options struct {
 	fetcher   func(consume.Fetcher) consume.Fetcher
 	drain     time.Duration // DrainTimeout; default 10 s
 	index     *lookup.Index // Deps.Index; default none
+	retry     time.Duration // RetryMin = RetryMax; default 20..200 ms
 }
 
 // start runs a consumer until the test ends (or the returned stop is called);
@@ -105,9 +106,13 @@ func (h *harness) run(t *testing.T, o options) (stop func() error) {
 	scanner := inflight.NewScanner(h.k.Brokers, h.canon, schemas.HeaderEventID, nil)
 	require.Eventually(t, func() bool { return scanner.Refresh(t.Context()) == nil }, 30*time.Second, 50*time.Millisecond,
 		"canonical topic metadata")
+	retryMin, retryMax := 20*time.Millisecond, 200*time.Millisecond
+	if o.retry > 0 {
+		retryMin, retryMax = o.retry, o.retry
+	}
 	c, err := consume.New(consume.Config{
 		CanonicalTopic: h.canon, DLQTopic: h.dlq, BatchSize: 200, Linger: 5 * time.Millisecond,
-		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, RedisTimeout: time.Second,
+		RetryMin: retryMin, RetryMax: retryMax, RedisTimeout: time.Second,
 		Lease: o.lease, DrainTimeout: o.drain,
 	}, consume.Deps{
 		Fetcher: f, Producer: p, Redis: o.rdb,
