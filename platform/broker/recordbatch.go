@@ -35,11 +35,10 @@ const (
 	attrControl       = 0x20
 )
 
-// recordDecoder decodes the record batches of fetch answers. It keeps a
-// decompression buffer and the header keys it has seen, so a steady stream of
-// batches allocates only what the messages keep.
+// recordDecoder decodes the record batches of fetch answers. It keeps a zstd
+// decoder and the header keys it has seen, so a steady stream of batches
+// allocates only what the messages keep.
 type recordDecoder struct {
-	inflated   []byte
 	zstd       *zstd.Decoder
 	headerKeys map[string]string
 }
@@ -110,20 +109,21 @@ func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset
 	baseTime := int64(binary.BigEndian.Uint64(b[27:]))
 	maxTime := int64(binary.BigEndian.Uint64(b[35:]))
 	count := int(int32(binary.BigEndian.Uint32(b[57:])))
-	body := b[batchHeaderSize:]
+	// own is the one allocation everything the batch's messages keep points
+	// into: the decompressed records, or a copy of the answer's bytes (the
+	// answer buffer is reused).
+	var own []byte
 	if c := compress.Compression(attrs & attrCompression); c != compress.None {
-		inflated, err := d.inflate(c, body)
-		if err != nil {
+		var err error
+		if own, err = d.inflate(c, b[batchHeaderSize:]); err != nil {
 			return msgs, 0, fmt.Errorf("record batch at %d: decompressing %s: %w", baseOffset, c, err)
 		}
-		body = inflated
+	} else {
+		own = bytes.Clone(b[batchHeaderSize:])
 	}
-	if count < 0 || count > len(body) {
-		return msgs, 0, fmt.Errorf("record batch at %d: %d records in %d bytes", baseOffset, count, len(body))
+	if count < 0 || count > len(own) {
+		return msgs, 0, fmt.Errorf("record batch at %d: %d records in %d bytes", baseOffset, count, len(own))
 	}
-	// One allocation for everything the batch's messages keep.
-	own := make([]byte, len(body))
-	copy(own, body)
 	r := varReader{b: own}
 	for range count {
 		r.varint() // record length
@@ -159,21 +159,17 @@ func (d *recordDecoder) decodeBatch(topic string, partition int, hwm, baseOffset
 	return msgs, max(after, from), nil
 }
 
-// inflate decompresses a batch's records into the decoder's buffer, at most
-// maxInflatedBatch bytes. Snappy and zstd are decoded here with that bound
+// inflate decompresses a batch's records into a new buffer (the messages keep
+// it), at most maxInflatedBatch bytes. Snappy and zstd are decoded here with that bound
 // checked before anything is allocated: kafka-go's readers size their buffers
 // from lengths in the data (a xerial frame length, a snappy or zstd header), so
 // a few corrupt bytes could make them allocate gigabytes. gzip and lz4 stream
 // within fixed windows and are read through kafka-go's codecs.
 func (d *recordDecoder) inflate(c compress.Compression, src []byte) ([]byte, error) {
-	if cap(d.inflated) > 4<<20 {
-		d.inflated = nil // do not keep an unusually large batch's buffer
-	}
 	var err error
 	switch c {
 	case compress.Snappy:
-		d.inflated, err = inflateSnappy(d.inflated[:0], src)
-		return d.inflated, err
+		return inflateSnappy(nil, src)
 	case compress.Zstd:
 		if d.zstd == nil {
 			if d.zstd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
@@ -181,8 +177,7 @@ func (d *recordDecoder) inflate(c compress.Compression, src []byte) ([]byte, err
 				return nil, err
 			}
 		}
-		d.inflated, err = d.zstd.DecodeAll(src, d.inflated[:0])
-		return d.inflated, err
+		return d.zstd.DecodeAll(src, nil)
 	}
 	codec := c.Codec()
 	if codec == nil {
@@ -190,13 +185,12 @@ func (d *recordDecoder) inflate(c compress.Compression, src []byte) ([]byte, err
 	}
 	zr := codec.NewReader(bytes.NewReader(src))
 	defer zr.Close()
-	buf := bytes.NewBuffer(d.inflated[:0])
+	var buf bytes.Buffer
 	_, err = buf.ReadFrom(io.LimitReader(zr, maxInflatedBatch+1))
-	d.inflated = buf.Bytes()
-	if err == nil && len(d.inflated) > maxInflatedBatch {
+	if err == nil && buf.Len() > maxInflatedBatch {
 		err = errTooLarge
 	}
-	return d.inflated, err
+	return buf.Bytes(), err
 }
 
 var errTooLarge = fmt.Errorf("inflates past %d bytes", maxInflatedBatch)
