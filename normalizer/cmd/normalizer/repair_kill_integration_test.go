@@ -48,6 +48,16 @@ const killTimeout = 4 * time.Minute
 
 // repairTestEnv is the environment of the normalizer subprocesses of one test:
 // its topics, consumer group and Redis prefix, and small repair batches.
+// repairTestSetup gives a test its own raw, canonical and DLQ topics, consumer
+// group and Redis prefix, and the environment naming them (repairTestEnv).
+func repairTestSetup(t *testing.T, partitions int) (k *testkit.KafkaEnv, r *testkit.RedisEnv, raw, canon, dlq, group string, env []string) {
+	t.Helper()
+	k, r = testkit.Kafka(t), testkit.Redis(t)
+	raw, canon, dlq = k.Topic(t, partitions), k.Topic(t, partitions), k.Topic(t, 1)
+	group = k.Group(t)
+	return k, r, raw, canon, dlq, group, repairTestEnv(k, r, raw, canon, dlq, group)
+}
+
 func repairTestEnv(k *testkit.KafkaEnv, r *testkit.RedisEnv, raw, canon, dlq, group string) []string {
 	return []string{
 		"KAFKA_BROKERS=" + strings.Join(k.Brokers, ","), "REDIS_ADDR=" + r.Addr,
@@ -159,10 +169,7 @@ func TestIntegrationRedrive_SIGKILLHalfWayThenRerunEachEventOnce(t *testing.T) {
 		total      = 1000
 		partitions = 3
 	)
-	k, r := testkit.Kafka(t), testkit.Redis(t)
-	raw, canon, dlq := k.Topic(t, partitions), k.Topic(t, partitions), k.Topic(t, 1)
-	group := k.Group(t)
-	env := repairTestEnv(k, r, raw, canon, dlq, group)
+	k, r, raw, canon, dlq, group, env := repairTestSetup(t, partitions)
 	ctx, cancel := context.WithTimeout(t.Context(), killTimeout)
 	defer cancel()
 
@@ -338,10 +345,7 @@ func TestIntegrationRenormalize_SIGKILLHalfWayThenResume(t *testing.T) {
 		records    = 2 * shipments
 		partitions = 3
 	)
-	k, r := testkit.Kafka(t), testkit.Redis(t)
-	raw, canon, dlq := k.Topic(t, partitions), k.Topic(t, partitions), k.Topic(t, 1)
-	group := k.Group(t)
-	env := repairTestEnv(k, r, raw, canon, dlq, group)
+	k, r, raw, canon, dlq, group, env := repairTestSetup(t, partitions)
 	ctx, cancel := context.WithTimeout(t.Context(), killTimeout)
 	defer cancel()
 
