@@ -124,6 +124,8 @@ func suites() []suite {
 					}
 					assert.Equal(t, r.Header.Get("webhook-id"), r.Header.Get("Idempotency-Key"))
 					assert.Equal(t, "1", r.Header.Get("X-Extra"))
+					assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+					assert.Equal(t, "courierhook-dispatcher", r.Header.Get("User-Agent"))
 					out = append(out, received{id: r.Header.Get("webhook-id"), body: d.body[i]})
 				}
 				return out

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -43,9 +42,21 @@ type HTTPConfig struct {
 // "v1,<base64 HMAC-SHA256 of id.timestamp.body>" per secret, space-separated.
 type HTTP struct {
 	cfg     HTTPConfig
-	signers []*standardwebhooks.Webhook
+	signers []*signer
 	redact  *Redactor
+	// static are the headers every request carries (cfg.Headers, Content-Type,
+	// User-Agent), keys in canonical form; each request gets a copy.
+	static http.Header
 }
+
+// Canonical forms of the per-delivery header names, so a request's headers
+// are set without canonicalising (and allocating) them each time.
+var (
+	keyWebhookID        = http.CanonicalHeaderKey(standardwebhooks.HeaderWebhookID)
+	keyWebhookTimestamp = http.CanonicalHeaderKey(standardwebhooks.HeaderWebhookTimestamp)
+	keyWebhookSignature = http.CanonicalHeaderKey(standardwebhooks.HeaderWebhookSignature)
+	keyIdempotency      = http.CanonicalHeaderKey(HeaderIdempotencyKey)
+)
 
 // NewHTTP returns an HTTP sink. It fails on a URL-less config or a bad secret.
 func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
@@ -55,14 +66,19 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if len(cfg.Secrets) == 0 {
 		return nil, fmt.Errorf("http sink: no signing secret")
 	}
-	s := &HTTP{cfg: cfg, redact: NewRedactor(cfg.Redact)}
+	s := &HTTP{cfg: cfg, redact: NewRedactor(cfg.Redact), static: http.Header{}}
 	for i, sec := range cfg.Secrets {
-		wh, err := standardwebhooks.NewWebhook(sec)
+		sg, err := newSigner(sec)
 		if err != nil {
 			return nil, fmt.Errorf("http sink: secret %d: %w", i, err)
 		}
-		s.signers = append(s.signers, wh)
+		s.signers = append(s.signers, sg)
 	}
+	for k, v := range cfg.Headers {
+		s.static.Set(k, v)
+	}
+	s.static.Set("Content-Type", "application/json")
+	s.static.Set("User-Agent", "courierhook-dispatcher")
 	if s.cfg.Client == nil {
 		s.cfg.Client = noRedirectClient()
 	}
@@ -87,28 +103,27 @@ func (s *HTTP) Deliver(ctx context.Context, d Delivery) error {
 	if err != nil {
 		return err
 	}
-	ts := s.cfg.Now()
-	sigs := make([]string, 0, len(s.signers))
-	for _, wh := range s.signers {
-		sig, err := wh.Sign(d.ID, ts, body)
-		if err != nil {
-			return Permanent(fmt.Errorf("signing: %w", err))
+	unix := s.cfg.Now().Unix()
+	var sig []byte
+	for i, sg := range s.signers {
+		if i > 0 {
+			sig = append(sig, ' ')
 		}
-		sigs = append(sigs, sig)
+		sig = sg.appendSignature(sig, d.ID, unix, body)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return Permanent(fmt.Errorf("building request: %w", err))
 	}
-	for k, v := range s.cfg.Headers {
-		req.Header.Set(k, v)
+	h := make(http.Header, len(s.static)+4)
+	for k, v := range s.static {
+		h[k] = v // shared, never written: http.Client only reads a request's headers
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "courierhook-dispatcher")
-	req.Header.Set(standardwebhooks.HeaderWebhookID, d.ID)
-	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
-	req.Header.Set(HeaderIdempotencyKey, d.ID)
+	h[keyWebhookID] = []string{d.ID}
+	h[keyWebhookTimestamp] = []string{strconv.FormatInt(unix, 10)}
+	h[keyWebhookSignature] = []string{string(sig)}
+	h[keyIdempotency] = []string{d.ID}
+	req.Header = h
 	return post(s.cfg.Client, req)
 }
 

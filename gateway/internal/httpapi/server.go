@@ -231,7 +231,35 @@ func (h *handler) webhook(c echo.Context) error {
 	}
 	h.m.Requests.WithLabelValues(p.Name, "accepted").Inc()
 	h.m.AckLatency.WithLabelValues(string(path)).Observe(time.Since(start).Seconds())
-	return c.JSON(http.StatusOK, ackBody{Status: "accepted", RequestID: rid(c), Durable: string(path)})
+	return ack(c, rid(c), string(path))
+}
+
+// ack answers 200 with ackBody, as c.JSON would write it (same bytes, newline
+// included) but without its encoder for the common request id, which needs no
+// escaping (TestAck_sameAsEchoJSON): every accepted webhook is answered here.
+func ack(c echo.Context, requestID, durable string) error {
+	if !plainJSONString(requestID) || !plainJSONString(durable) {
+		return c.JSON(http.StatusOK, ackBody{Status: "accepted", RequestID: requestID, Durable: durable})
+	}
+	b := make([]byte, 0, 64+len(requestID)+len(durable))
+	b = append(b, `{"status":"accepted","request_id":"`...)
+	b = append(b, requestID...)
+	b = append(b, `","durable":"`...)
+	b = append(b, durable...)
+	b = append(b, "\"}\n"...)
+	return c.JSONBlob(http.StatusOK, b)
+}
+
+// plainJSONString reports whether s goes into a JSON string as it is: ASCII
+// letters, digits and "-_.:/" only (encoding/json escapes none of them).
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !('a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' || strings.IndexByte("-_.:/", ch) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // refuse answers 401 and counts the reason; the credential is never logged.
