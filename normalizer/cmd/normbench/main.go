@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +46,9 @@ func run() error {
 	partitions := flag.Int("partitions", 6, "partitions per topic")
 	batch := flag.Int("batch", 1000, "records per batch (both loops)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the normalizer run to this file")
+	traceOut := flag.String("trace", "", "write an execution trace of the normalizer run to this file")
 	flag.Parse()
-	profile = *cpuprofile
+	profile, traceFile = *cpuprofile, *traceOut
 	brokers := strings.Split(env("KAFKA_BROKERS", "127.0.0.1:9092"), ",")
 	cfg := broker.Config{Brokers: brokers, ClientID: "normbench"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -89,7 +91,7 @@ func run() error {
 	return nil
 }
 
-var profile string
+var profile, traceFile string
 
 func env(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -289,6 +291,17 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 			return 0, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if traceFile != "" {
+		tf, err := os.Create(traceFile)
+		if err != nil {
+			return 0, err
+		}
+		defer tf.Close()
+		if err := trace.Start(tf); err != nil {
+			return 0, err
+		}
+		defer trace.Stop()
 	}
 	start := time.Now()
 	tick := time.NewTicker(2 * time.Millisecond)
