@@ -46,6 +46,7 @@ func run() error {
 	partitions := flag.Int("partitions", 6, "partitions per topic")
 	batch := flag.Int("batch", 1000, "records per batch (both loops)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the normalizer run to this file")
+	workers := flag.Int("workers", 1, "normalizer consumers in the group, each with its own reader (NORMALIZER_WORKERS)")
 	traceOut := flag.String("trace", "", "write an execution trace of the normalizer run to this file")
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *traceOut
@@ -78,7 +79,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	norm, err := normalizerLoop(ctx, cfg, raw, canon, dlq, run, *n, *batch)
+	norm, err := normalizerLoop(ctx, cfg, raw, canon, dlq, run, *n, *batch, *workers)
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func rawBody(id string, i int) []byte {
 // countingFetcher notes when the first record was fetched.
 type countingFetcher struct {
 	*broker.GroupReader
-	first chan struct{}
+	first chan<- struct{}
 	once  bool
 }
 
@@ -230,12 +231,12 @@ func (c *countingFetcher) FetchMessage(ctx context.Context) (kafka.Message, erro
 	m, err := c.GroupReader.FetchMessage(ctx)
 	if err == nil && !c.once {
 		c.once = true
-		close(c.first)
+		c.first <- struct{}{}
 	}
 	return m, err
 }
 
-func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run string, n, batch int) (time.Duration, error) {
+func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run string, n, batch, workers int) (time.Duration, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: env("REDIS_ADDR", "127.0.0.1:6379")})
 	defer rdb.Close()
 	prefix := run + ":"
@@ -245,12 +246,6 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 			rdb.Del(context.Background(), iter.Val())
 		}
 	}()
-	// As in production (NORMALIZER_FETCH_LINGER's default).
-	r, err := broker.NewGroupReader(cfg, run+".normalizer", []string{raw}, nil, broker.GroupReaderOptions{Linger: 2 * time.Millisecond})
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
 	w := app.NewEventWriter(cfg, canon, 10*time.Second, nil) // the normalizer's own writer
 	defer w.Close()
 	scanner := inflight.NewScanner(cfg.Brokers, canon, schemas.HeaderEventID, nil)
@@ -258,26 +253,35 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 		return 0, err
 	}
 	metrics := consume.NewMetrics(nil)
-	f := &countingFetcher{GroupReader: r, first: make(chan struct{})}
-	c, err := consume.New(consume.Config{
-		CanonicalTopic: canon, DLQTopic: dlq, BatchSize: batch, Linger: 5 * time.Millisecond,
-		Lease: 30 * time.Second, RedisTimeout: 3 * time.Second, CommitInterval: time.Second,
-	}, consume.Deps{
-		Fetcher: f, Producer: w, Redis: rdb,
-		Dedup:    dedup.NewRedis(rdb, prefix, time.Hour),
-		States:   state.NewRedis(rdb, prefix, time.Hour),
-		Claims:   inflight.NewClaims(rdb, prefix, run, 30*time.Second, time.Hour),
-		Recovery: scanner, Metrics: metrics,
-	})
-	if err != nil {
-		return 0, err
-	}
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(cctx) }()
+	errc := make(chan error, workers)
+	first := make(chan struct{}, workers)
+	for i := range workers {
+		// As in production (NORMALIZER_FETCH_LINGER's default).
+		r, err := broker.NewGroupReader(cfg, run+".normalizer", []string{raw}, nil, broker.GroupReaderOptions{Linger: 2 * time.Millisecond})
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		f := &countingFetcher{GroupReader: r, first: first}
+		c, err := consume.New(consume.Config{
+			CanonicalTopic: canon, DLQTopic: dlq, BatchSize: batch, Linger: 5 * time.Millisecond,
+			Lease: 30 * time.Second, RedisTimeout: 3 * time.Second, CommitInterval: time.Second,
+		}, consume.Deps{
+			Fetcher: f, Producer: w, Redis: rdb,
+			Dedup:    dedup.NewRedis(rdb, prefix, time.Hour),
+			States:   state.NewRedis(rdb, prefix, time.Hour),
+			Claims:   inflight.NewClaims(rdb, prefix, run+"."+strconv.Itoa(i), 30*time.Second, time.Hour),
+			Recovery: scanner, Metrics: metrics,
+		})
+		if err != nil {
+			return 0, err
+		}
+		go func() { errc <- c.Run(cctx) }()
+	}
 	select {
-	case <-f.first:
+	case <-first:
 	case err := <-errc:
 		return 0, err
 	}
