@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -116,7 +115,7 @@ func (a *App) replayOne(ctx context.Context, m kafka.Message, meta retry.Meta) e
 		return fmt.Errorf("sink %q is not in the routes file", meta.Sink)
 	}
 	var ev shipment.Event
-	if err := json.Unmarshal(m.Value, &ev); err != nil {
+	if err := shipment.Decode(m.Value, &ev); err != nil {
 		return fmt.Errorf("decoding event: %w", err)
 	}
 	actx, cancel := context.WithTimeout(ctx, a.routes.Sinks[meta.Sink].Timeout)

@@ -2,7 +2,6 @@ package deliver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -127,7 +126,7 @@ func (c *Consumer) InFlight() int { return len(c.slots) }
 func (c *Consumer) handle(ctx, workCtx context.Context, msg kafka.Message) error {
 	source := msg.Topic + "/" + strconv.Itoa(msg.Partition) + "/" + strconv.FormatInt(msg.Offset, 10)
 	var ev shipment.Event
-	decodeErr := json.Unmarshal(msg.Value, &ev)
+	decodeErr := shipment.Decode(msg.Value, &ev)
 	if decodeErr == nil && ev.ID == "" {
 		decodeErr = errors.New("event has no id")
 	}
