@@ -50,7 +50,8 @@ func checkContract(t testing.TB, outs []adapter.Output, err error) {
 
 // fuzzAdapter seeds the corpus with the provider's fixtures and checks the
 // Adapter contract on any input: no panic, outputs xor an *Error with a known
-// reason, and every output a schema-valid event.
+// reason, and every output a schema-valid event; and that decoding by
+// encoding/json alone gives the same result (requireSameNormalize).
 func fuzzAdapter(f *testing.F, provider string) {
 	for _, fx := range fixtures(f, provider) {
 		f.Add(fx.Body)
@@ -58,6 +59,7 @@ func fuzzAdapter(f *testing.F, provider string) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		outs, err := adapter.Normalize(fixtureRecord(provider, "fuzz", body))
 		checkContract(t, outs, err)
+		requireSameNormalize(t, provider, body)
 	})
 }
 
