@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -285,27 +286,23 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 	case err := <-errc:
 		return 0, err
 	}
-	if profile != "" {
-		pf, err := os.Create(profile)
+	for _, rec := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{{profile, pprof.StartCPUProfile, pprof.StopCPUProfile}, {traceFile, trace.Start, trace.Stop}} {
+		if rec.path == "" {
+			continue
+		}
+		f, err := os.Create(rec.path)
 		if err != nil {
 			return 0, err
 		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
+		defer f.Close()
+		if err := rec.start(f); err != nil {
 			return 0, err
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if traceFile != "" {
-		tf, err := os.Create(traceFile)
-		if err != nil {
-			return 0, err
-		}
-		defer tf.Close()
-		if err := trace.Start(tf); err != nil {
-			return 0, err
-		}
-		defer trace.Stop()
+		defer rec.stop()
 	}
 	start := time.Now()
 	tick := time.NewTicker(2 * time.Millisecond)
