@@ -47,7 +47,7 @@ func run() error {
 	partitions := flag.Int("partitions", 6, "partitions per topic")
 	batch := flag.Int("batch", 1000, "records per batch (both loops)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the normalizer run to this file")
-	workers := flag.Int("workers", 1, "normalizer consumers in the group, each with its own reader (NORMALIZER_WORKERS)")
+	workers := flag.Int("workers", 1, "normalizer consumers in the group, each with its own reader (as that many replicas on one machine)")
 	traceOut := flag.String("trace", "", "write an execution trace of the normalizer run to this file")
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *traceOut
@@ -255,7 +255,13 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 	}
 	metrics := consume.NewMetrics(nil)
 	cctx, stop := context.WithCancel(ctx)
-	defer stop()
+	var readers []*broker.GroupReader
+	defer func() { // the consumers stop before their readers close
+		stop()
+		for _, r := range readers {
+			_ = r.Close()
+		}
+	}()
 	errc := make(chan error, workers)
 	first := make(chan struct{}, workers)
 	for i := range workers {
@@ -264,7 +270,7 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 		if err != nil {
 			return 0, err
 		}
-		defer r.Close()
+		readers = append(readers, r)
 		f := &countingFetcher{GroupReader: r, first: first}
 		c, err := consume.New(consume.Config{
 			CanonicalTopic: canon, DLQTopic: dlq, BatchSize: batch, Linger: 5 * time.Millisecond,
