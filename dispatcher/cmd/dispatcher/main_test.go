@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/courierhook/pipeline/platform/lifecycle/lifecycletest"
 )
 
 // TestRun_unknownCommand: a name that is not a subcommand, an argument after
@@ -23,24 +21,8 @@ func TestRun_unknownCommand(t *testing.T) {
 	t.Setenv("DISPATCHER_ROUTES_FILE", routes)
 	t.Setenv("DISPATCHER_OPS_ADDR", "127.0.0.1:0")
 	t.Setenv("KAFKA_BROKERS", "127.0.0.1:1")
-	for _, args := range [][]string{
+	lifecycletest.RequireBadUsage(t, "dispatcher", run, [][]string{
 		{"frobnicate"}, {"--sink", "hook"}, {"run", "extra"},
 		{"replay", "--bogus"}, {"replay", "hook"}, {"replay", "--since", "yesterday"},
-	} {
-		var stdout, stderr bytes.Buffer
-		ctx, cancel := context.WithCancel(t.Context())
-		code := make(chan int, 1)
-		go func() { code <- run(ctx, args, nil, &stdout, &stderr) }()
-		select {
-		case c := <-code:
-			assert.Equal(t, 2, c, "%q", args)
-		case <-time.After(10 * time.Second):
-			cancel()
-			<-code
-			t.Fatalf("%q: run did not return: it started the dispatcher", args)
-		}
-		cancel()
-		assert.Contains(t, stderr.String(), "usage: dispatcher", "%q", args)
-		assert.Empty(t, stdout.String(), "%q", args)
-	}
+	})
 }
