@@ -18,6 +18,15 @@ func normalize(t *testing.T, provider, body string) ([]adapter.Output, error) {
 	return adapter.Normalize(fixtureRecord(provider, "truth", []byte(body)))
 }
 
+// normalizeOne normalizes body and requires exactly one output, without error.
+func normalizeOne(t *testing.T, provider, body string) adapter.Output {
+	t.Helper()
+	outs, err := normalize(t, provider, body)
+	require.NoError(t, err)
+	require.Len(t, outs, 1)
+	return outs[0]
+}
+
 // live returns the outputs that are events (not Dead).
 func live(outs []adapter.Output) []adapter.Output {
 	var out []adapter.Output
@@ -55,13 +64,11 @@ func TestTolerantDecoding_PHPEmptyObjects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			outs, err := normalize(t, tc.provider, tc.body)
-			require.NoError(t, err)
-			require.Len(t, outs, 1)
-			assert.Nil(t, outs[0].Dead)
-			assert.Equal(t, tc.status, outs[0].Event.Data.Status)
-			assert.ElementsMatch(t, tc.dropped, outs[0].Dropped)
-			assert.NoError(t, shipment.ValidateEvent(outs[0].Event))
+			out := normalizeOne(t, tc.provider, tc.body)
+			assert.Nil(t, out.Dead)
+			assert.Equal(t, tc.status, out.Event.Data.Status)
+			assert.ElementsMatch(t, tc.dropped, out.Dropped)
+			assert.NoError(t, shipment.ValidateEvent(out.Event))
 		})
 	}
 }
@@ -158,15 +165,13 @@ func TestVocabulary_KnownMeanings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			outs, err := normalize(t, tc.provider, tc.body)
-			require.NoError(t, err)
-			require.Len(t, outs, 1)
-			d := outs[0].Event.Data
+			ev := normalizeOne(t, tc.provider, tc.body).Event
+			d := ev.Data
 			assert.Equal(t, tc.status, d.Status)
 			assert.Equal(t, tc.sub, d.SubStatus)
 			assert.Equal(t, tc.terminal, d.Terminal)
 			assert.Equal(t, tc.inferred, d.Inferred)
-			assert.NoError(t, shipment.ValidateEvent(outs[0].Event))
+			assert.NoError(t, shipment.ValidateEvent(ev))
 		})
 	}
 }

@@ -85,10 +85,8 @@ func TestVocabulary_PublishedHistory(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			outs, err := normalize(t, tc.provider, tc.body)
-			require.NoError(t, err)
-			require.Len(t, outs, 1)
-			d := outs[0].Event.Data
+			ev := normalizeOne(t, tc.provider, tc.body).Event
+			d := ev.Data
 			assert.Equal(t, tc.status, d.Status)
 			assert.Equal(t, tc.sub, d.SubStatus)
 			assert.Equal(t, tc.terminal, d.Terminal)
@@ -100,7 +98,7 @@ func TestVocabulary_PublishedHistory(t *testing.T) {
 				assert.Equal(t, tc.occurred, d.OccurredAt.Format(time.RFC3339Nano))
 			}
 			assert.Equal(t, tc.service, d.ServiceType)
-			assert.NoError(t, shipment.ValidateEvent(outs[0].Event))
+			assert.NoError(t, shipment.ValidateEvent(ev))
 		})
 	}
 }
@@ -108,18 +106,14 @@ func TestVocabulary_PublishedHistory(t *testing.T) {
 // TestVocabulary_DashPendingPickingUpStaysUnknown: the one glossary status
 // whose meaning is ambiguous (LOGISTIC reassignment) has no row.
 func TestVocabulary_DashPendingPickingUpStaysUnknown(t *testing.T) {
-	outs, err := normalize(t, "dash", dashGlossary("PENDING_PICKING_UP", ""))
-	require.NoError(t, err)
-	assert.Equal(t, shipment.StatusUnknown, outs[0].Event.Data.Status)
+	assert.Equal(t, shipment.StatusUnknown, normalizeOne(t, "dash", dashGlossary("PENDING_PICKING_UP", "")).Event.Data.Status)
 }
 
 // TestVocabulary_DashReturnFlowAttempt: the return after a failure is not a
 // new delivery attempt; a recovery to PENDING_DELIVERY is.
 func TestVocabulary_DashReturnFlowAttempt(t *testing.T) {
 	for status, want := range map[string]int{"PENDING_RETURN": 1, "RETURNED": 1, "ON_HOLD": 1, "FAILED": 1, "PENDING_DELIVERY": 2} {
-		outs, err := normalize(t, "dash", dashGlossary(status, `,"failedCount":1`))
-		require.NoError(t, err)
-		assert.Equal(t, want, outs[0].Event.Data.Attempt, status)
+		assert.Equal(t, want, normalizeOne(t, "dash", dashGlossary(status, `,"failedCount":1`)).Event.Data.Attempt, status)
 	}
 }
 
@@ -127,14 +121,11 @@ func TestVocabulary_DashReturnFlowAttempt(t *testing.T) {
 // allocated_at (the legacy Instant stamp) is courier_assigned, inferred; a
 // later stamp in the same row wins.
 func TestVocabulary_AllocatedAtInfers(t *testing.T) {
-	outs, err := normalize(t, "kiriminaja", kjLegacyMethod("driver_found_packages", `,"allocated_at":"2022-07-08 00:00:00"`))
-	require.NoError(t, err)
-	d := outs[0].Event.Data
+	d := normalizeOne(t, "kiriminaja", kjLegacyMethod("driver_found_packages", `,"allocated_at":"2022-07-08 00:00:00"`)).Event.Data
 	assert.Equal(t, shipment.StatusCourierAssigned, d.Status)
 	assert.True(t, d.Inferred)
-	outs, err = normalize(t, "kiriminaja", kjLegacyMethod("driver_found_packages", `,"allocated_at":"2022-07-08 00:00:00","shipped_at":"2022-07-08 00:10:00"`))
-	require.NoError(t, err)
-	assert.Equal(t, shipment.StatusPickedUp, outs[0].Event.Data.Status)
+	later := normalizeOne(t, "kiriminaja", kjLegacyMethod("driver_found_packages", `,"allocated_at":"2022-07-08 00:00:00","shipped_at":"2022-07-08 00:10:00"`))
+	assert.Equal(t, shipment.StatusPickedUp, later.Event.Data.Status)
 }
 
 // TestVocabulary_PaymentConfirmedIsNotAShipment (K12): instant_payment_confirmed
@@ -241,10 +232,7 @@ func TestVocabulary_NewLifecyclesConverge(t *testing.T) {
 		t.Run(lc.name, func(t *testing.T) {
 			evs := make([]shipment.Event, len(lc.bodies))
 			for i, b := range lc.bodies {
-				outs, err := normalize(t, lc.provider, b)
-				require.NoError(t, err)
-				require.Len(t, outs, 1)
-				evs[i] = outs[0].Event
+				evs[i] = normalizeOne(t, lc.provider, b).Event
 			}
 			orders := 0
 			permute(len(evs), func(order []int) {
@@ -260,9 +248,8 @@ func TestVocabulary_NewLifecyclesConverge(t *testing.T) {
 		})
 	}
 	// A no_driver alone leaves the shipment open.
-	outs, err := normalize(t, "kiriminaja", kjAt("no_driver", "2024-01-10T08:00:00Z"))
-	require.NoError(t, err)
-	s, adv := state.Apply(nil, &outs[0].Event)
+	ev := normalizeOne(t, "kiriminaja", kjAt("no_driver", "2024-01-10T08:00:00Z")).Event
+	s, adv := state.Apply(nil, &ev)
 	assert.True(t, adv)
 	assert.False(t, s.Terminal())
 }
