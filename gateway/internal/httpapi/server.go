@@ -164,6 +164,7 @@ func (h *handler) errorHandler(err error, c echo.Context) {
 func (h *handler) webhook(c echo.Context) error {
 	start := time.Now()
 	req := c.Request()
+	id := rid(c)
 	p, ok := h.providers[c.Param("provider")]
 	if !ok {
 		h.m.Requests.WithLabelValues("unknown", "not_found").Inc()
@@ -215,23 +216,23 @@ func (h *handler) webhook(c echo.Context) error {
 		h.m.AuthSecret.WithLabelValues(p.Name, match.Secret).Inc()
 	}
 
-	rec := h.record(p, req, body, match.Variant, rid(c), start)
+	rec := h.record(p, req, body, match.Variant, id, start)
 	path, err := h.pub.Publish(req.Context(), rec)
 	if err != nil {
 		if errors.Is(err, ErrSpoolFull) {
 			h.m.Requests.WithLabelValues(p.Name, "spool_full").Inc()
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
-			h.log.Error("kafka unavailable and spool full; refusing webhook", zap.String("provider", p.Name), zap.String("request_id", rid(c)))
+			h.log.Error("kafka unavailable and spool full; refusing webhook", zap.String("provider", p.Name), zap.String("request_id", id))
 			return fail(c, http.StatusServiceUnavailable, "temporarily unavailable")
 		}
 		h.m.Requests.WithLabelValues(p.Name, "error").Inc()
-		h.log.Error("webhook not durable", zap.String("provider", p.Name), zap.String("request_id", rid(c)), zap.Error(err))
+		h.log.Error("webhook not durable", zap.String("provider", p.Name), zap.String("request_id", id), zap.Error(err))
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
 		return fail(c, http.StatusServiceUnavailable, "temporarily unavailable")
 	}
 	h.m.Requests.WithLabelValues(p.Name, "accepted").Inc()
 	h.m.AckLatency.WithLabelValues(string(path)).Observe(time.Since(start).Seconds())
-	return ack(c, rid(c), string(path))
+	return ack(c, id, string(path))
 }
 
 // ack answers 200 with ackBody, as c.JSON would write it (same bytes, newline
