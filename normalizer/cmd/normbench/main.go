@@ -1,9 +1,11 @@
 // Command normbench measures end-to-end canonical events per second through real
-// Kafka and Redis, next to a plain kafka-go consume → produce → commit loop over
-// the same raw records in the same batch sizes, and prints both and their ratio.
+// Kafka and Redis, next to plain kafka-go consume → produce → commit loops over
+// the same raw records in the same batch sizes (without and with a Redis dedup
+// check per record), and prints them, their ratios and what each cost Redis.
 // The normalizer reads as in production (broker.GroupReader, commits at most
-// once a second); the plain loop reads with a plain *kafka.Reader and commits
-// every batch.
+// once a second) and writes what production writes to Redis (dedup marks, state,
+// claims, re-delivery window marks and, unless -index=false, the lookup index);
+// the plain loops read with a plain *kafka.Reader and commit every batch.
 //
 //	KAFKA_BROKERS=127.0.0.1:9092 REDIS_ADDR=127.0.0.1:6379 go run ./cmd/normbench -n 100000
 package main
@@ -30,6 +32,7 @@ import (
 	"github.com/courierhook/pipeline/normalizer/internal/consume"
 	"github.com/courierhook/pipeline/normalizer/internal/dedup"
 	"github.com/courierhook/pipeline/normalizer/internal/inflight"
+	"github.com/courierhook/pipeline/normalizer/internal/lookup"
 	"github.com/courierhook/pipeline/normalizer/internal/state"
 	"github.com/courierhook/pipeline/platform/broker"
 	"github.com/courierhook/pipeline/schemas"
@@ -49,6 +52,7 @@ func run() error {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the normalizer run to this file")
 	workers := flag.Int("workers", 1, "normalizer consumers in the group, each with its own reader (as that many replicas on one machine)")
 	traceOut := flag.String("trace", "", "write an execution trace of the normalizer run to this file")
+	withIndex := flag.Bool("index", true, "write the lookup index, as the service does (false: dedup, state and claims only)")
 	flag.Parse()
 	profile, traceFile = *cpuprofile, *traceOut
 	brokers := strings.Split(env("KAFKA_BROKERS", "127.0.0.1:9092"), ",")
@@ -68,29 +72,86 @@ func run() error {
 	if err := fill(ctx, cfg, raw, *n); err != nil {
 		return err
 	}
-	plain, err := plainLoop(ctx, cfg, raw, plainOut, run+".plain-group", *n, *batch, nil)
-	if err != nil {
-		return err
-	}
+	rdb := redis.NewClient(&redis.Options{Addr: env("REDIS_ADDR", "127.0.0.1:6379")})
+	defer rdb.Close()
+	prefix := run + ":"
+	defer cleanup(rdb, prefix)
 	sized, err := canonicalSized(*n)
 	if err != nil {
 		return err
 	}
-	plainSized, err := plainLoop(ctx, cfg, raw, plainOut, run+".plain-sized-group", *n, *batch, sized)
-	if err != nil {
-		return err
+	type loop struct {
+		name string
+		run  func() (time.Duration, error)
 	}
-	norm, err := normalizerLoop(ctx, cfg, raw, canon, dlq, run, *n, *batch, *workers)
-	if err != nil {
-		return err
+	loops := []loop{
+		{"plain kafka-go loop", func() (time.Duration, error) {
+			return plainLoop(ctx, cfg, raw, plainOut, run+".plain-group", *n, *batch, nil, nil, "")
+		}},
+		{"plain, canonical-sized", func() (time.Duration, error) {
+			return plainLoop(ctx, cfg, raw, plainOut, run+".plain-sized-group", *n, *batch, sized, nil, "")
+		}},
+		{"plain + Redis dedup", func() (time.Duration, error) {
+			return plainLoop(ctx, cfg, raw, plainOut, run+".plain-dedup-group", *n, *batch, nil, rdb, prefix+"pd:")
+		}},
+		{"plain + dedup, canonical", func() (time.Duration, error) {
+			return plainLoop(ctx, cfg, raw, plainOut, run+".plain-dedup-sized-group", *n, *batch, sized, rdb, prefix+"pds:")
+		}},
+		{"normalizer end-to-end", func() (time.Duration, error) {
+			return normalizerLoop(ctx, cfg, rdb, raw, canon, dlq, run, *n, *batch, *workers, *withIndex)
+		}},
 	}
-	pr, sr, nr := float64(*n)/plain.Seconds(), float64(*n)/plainSized.Seconds(), float64(*n)/norm.Seconds()
-	fmt.Printf("records=%d partitions=%d batch=%d\n", *n, *partitions, *batch)
-	fmt.Printf("plain kafka-go loop:   %8.0f records/s (%s)\n", pr, plain.Round(time.Millisecond))
-	fmt.Printf("plain, canonical-sized:%8.0f records/s (%s)\n", sr, plainSized.Round(time.Millisecond))
-	fmt.Printf("normalizer end-to-end: %8.0f events/s  (%s)\n", nr, norm.Round(time.Millisecond))
-	fmt.Printf("ratio normalizer/plain: %.2f (vs canonical-sized plain: %.2f)\n", nr/pr, nr/sr)
+	rates := make([]float64, len(loops))
+	fmt.Printf("records=%d partitions=%d batch=%d workers=%d index=%v\n", *n, *partitions, *batch, *workers, *withIndex)
+	for i, l := range loops {
+		before := redisCPU(ctx, rdb)
+		took, err := l.run()
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
+		}
+		spent := redisCPU(ctx, rdb) - before
+		rates[i] = float64(*n) / took.Seconds()
+		fmt.Printf("%-26s %8.0f records/s (%s), Redis CPU %5.1f µs per record\n",
+			l.name+":", rates[i], took.Round(time.Millisecond), spent.Seconds()*1e6/float64(*n))
+	}
+	nr := rates[len(rates)-1]
+	fmt.Printf("ratio normalizer/plain: %.2f (vs canonical-sized plain: %.2f)\n", nr/rates[0], nr/rates[1])
+	fmt.Printf("ratio normalizer/plain with Redis dedup: %.2f (vs canonical-sized: %.2f)\n", nr/rates[2], nr/rates[3])
 	return nil
+}
+
+// redisCPU is the Redis server's CPU time so far (INFO cpu, user + system), or
+// zero when it cannot be read.
+func redisCPU(ctx context.Context, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// cleanup deletes the run's Redis keys, a batch per round trip.
+func cleanup(rdb *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 5000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		if keys = append(keys, iter.Val()); len(keys) == 5000 {
+			rdb.Unlink(ctx, keys...)
+			keys = keys[:0]
+		}
+	}
+	if len(keys) > 0 {
+		rdb.Unlink(ctx, keys...)
+	}
 }
 
 var profile, traceFile string
@@ -118,9 +179,14 @@ func fill(ctx context.Context, cfg broker.Config, topic string, n int) error {
 			msgs = append(msgs, kafka.Message{
 				Key:   []byte(id),
 				Value: rawBody(id, i),
+				// The headers the gateway writes (a request id makes the lookup
+				// index write the webhook's entry, as in production).
 				Headers: []kafka.Header{
 					{Key: schemas.HeaderProvider, Value: []byte("komerce")},
 					{Key: schemas.HeaderReceivedAt, Value: []byte(now)},
+					{Key: schemas.HeaderRequestID, Value: []byte(uuid.NewString())},
+					{Key: schemas.HeaderContentType, Value: []byte("application/json")},
+					{Key: schemas.HeaderAuth, Value: []byte("header")},
 				},
 			})
 		}
@@ -131,12 +197,17 @@ func fill(ctx context.Context, cfg broker.Config, topic string, n int) error {
 	return nil
 }
 
-// plainLoop is the baseline: fetch a batch, write it, commit it. No mapping, no
-// Redis. With sized nil it writes each raw record as it is; otherwise record i
+// plainLoop is the baseline: fetch a batch, write it, commit it. No mapping.
+// With sized nil it writes each raw record as it is; otherwise record i
 // (KOM-%08d) is written as sized[i], the canonical record the normalizer makes of
 // it (same value, key and header bytes, so the same compression work), computed
-// before the clock starts.
-func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n, batch int, sized []kafka.Message) (time.Duration, error) {
+// before the clock starts. With rdb set it dedups as the Benthos peer's
+// normalizer does (../shared/peers/pipeline/benthos/b-normalize.yaml): per
+// record a SET NX with the dedup TTL under dedupPrefix and its event id (the raw
+// key for raw records), all of a batch in one pipelined round trip, and writes
+// only the records whose SET took.
+func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n, batch int, sized []kafka.Message,
+	rdb *redis.Client, dedupPrefix string) (time.Duration, error) {
 	r := broker.NewReader(cfg, group, []string{raw}, nil, broker.ReaderOptions{})
 	defer r.Close()
 	w := broker.NewWriter(cfg, out, nil, broker.WriterOptions{MaxAttempts: 1})
@@ -173,6 +244,12 @@ func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n
 				outMsgs[i] = sized[k]
 			}
 		}
+		if rdb != nil {
+			var err error
+			if outMsgs, err = dedupBatch(ctx, rdb, dedupPrefix, outMsgs); err != nil {
+				return 0, err
+			}
+		}
 		if err := w.WriteMessages(ctx, outMsgs...); err != nil {
 			return 0, err
 		}
@@ -182,6 +259,31 @@ func plainLoop(ctx context.Context, cfg broker.Config, raw, out, group string, n
 		done += len(msgs)
 	}
 	return time.Since(start), nil
+}
+
+// dedupBatch keeps the records whose dedup key was not set yet, setting it.
+func dedupBatch(ctx context.Context, rdb *redis.Client, prefix string, msgs []kafka.Message) ([]kafka.Message, error) {
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.BoolCmd, len(msgs))
+	for i, m := range msgs {
+		id := string(m.Key)
+		for _, h := range m.Headers {
+			if h.Key == schemas.HeaderEventID {
+				id = string(h.Value)
+			}
+		}
+		cmds[i] = pipe.SetNX(ctx, prefix+id, "1", 168*time.Hour)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	kept := msgs[:0]
+	for i, m := range msgs {
+		if cmds[i].Val() {
+			kept = append(kept, m)
+		}
+	}
+	return kept, nil
 }
 
 // canonicalSized returns, per raw record fill writes, the canonical record the
@@ -237,16 +339,12 @@ func (c *countingFetcher) FetchMessage(ctx context.Context) (kafka.Message, erro
 	return m, err
 }
 
-func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run string, n, batch, workers int) (time.Duration, error) {
-	rdb := redis.NewClient(&redis.Options{Addr: env("REDIS_ADDR", "127.0.0.1:6379")})
-	defer rdb.Close()
+func normalizerLoop(ctx context.Context, cfg broker.Config, rdb *redis.Client, raw, canon, dlq, run string, n, batch, workers int, withIndex bool) (time.Duration, error) {
 	prefix := run + ":"
-	defer func() {
-		iter := rdb.Scan(context.Background(), 0, prefix+"*", 5000).Iterator()
-		for iter.Next(context.Background()) {
-			rdb.Del(context.Background(), iter.Val())
-		}
-	}()
+	var index *lookup.Index
+	if withIndex {
+		index = lookup.NewIndex(prefix, time.Hour, 0) // as the service: state TTL, default list length
+	}
 	w := app.NewEventWriter(cfg, canon, 10*time.Second, nil) // the normalizer's own writer
 	defer w.Close()
 	scanner := inflight.NewScanner(cfg.Brokers, canon, schemas.HeaderEventID, nil)
@@ -280,7 +378,7 @@ func normalizerLoop(ctx context.Context, cfg broker.Config, raw, canon, dlq, run
 			Dedup:    dedup.NewRedis(rdb, prefix, time.Hour),
 			States:   state.NewRedis(rdb, prefix, time.Hour),
 			Claims:   inflight.NewClaims(rdb, prefix, run+"."+strconv.Itoa(i), 30*time.Second, time.Hour),
-			Recovery: scanner, Metrics: metrics,
+			Recovery: scanner, Metrics: metrics, Index: index,
 		})
 		if err != nil {
 			return 0, err
