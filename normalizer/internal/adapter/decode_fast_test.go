@@ -10,28 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/courierhook/pipeline/normalizer/internal/adapter"
+	"github.com/courierhook/pipeline/schemas/shipment/shipmenttest"
 )
-
-// damage returns b with one byte cut off the end, dropped, doubled or replaced.
-func damage(r *rand.Rand, b []byte) []byte {
-	b = append([]byte(nil), b...)
-	if len(b) == 0 {
-		return b
-	}
-	i := r.IntN(len(b))
-	switch r.IntN(4) {
-	case 0:
-		return b[:i]
-	case 1:
-		return append(b[:i], b[i+1:]...)
-	case 2:
-		return append(b[:i+1], b[i:]...)
-	default:
-		const chars = "{}[]\",:0e-.tfn\\ \x00\xff"
-		b[i] = chars[r.IntN(len(chars))]
-		return b
-	}
-}
 
 // rekey returns v with every object key passed through f.
 func rekey(v any, f func(string) string) any {
@@ -131,7 +111,7 @@ func TestDecodeLenient_sameAsEncodingJSON(t *testing.T) {
 				}
 			}
 			for range 30 {
-				requireSameNormalize(t, provider, damage(r, fx.Body))
+				requireSameNormalize(t, provider, shipmenttest.Damage(r, fx.Body))
 				n++
 			}
 			for _, b := range semanticVariants(fx.Body) {
